@@ -1,0 +1,37 @@
+# Two entry points: `make run` (install, build the index if needed, serve the app)
+# and `make test` (install, system packages for the browser tests, run the suite).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install sysdeps build serve
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+build: install
+	$(PY) -m qa build
+
+serve: install
+	$(PY) app.py
+
+run: build serve
+
+# Chromium and a CJK font for the browser tests; apt only when something is missing.
+sysdeps:
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then \
+		apt-get update && apt-get install -y chromium fonts-wqy-microhei fontconfig; \
+	fi
+
+test: install sysdeps
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q

@@ -1,0 +1,125 @@
+"""Documents -> citable chunks that follow the report's sections.
+
+A short section is one chunk; a long one is cut at sentence ends into pieces
+of about ``max_chars``, never mid-sentence, and an enumeration
+(``主要措施有:一是…二是…五是…``) is kept together when it fits. Each chunk
+carries its title and section path, so it stands on its own in a citation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.models import Chunk, Document
+from qa.outline import Section, sections
+
+_SENTENCE_END = re.compile(r"[。!?;]+[”’」』]*|\n")
+_ENUM_NEXT = re.compile(r"^\s*[二三四五六七八九十]{1,2}是")
+_CLAUSE_END = re.compile(r"[,、:]")
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """Defaults measured on the dev set (docs/retrieval.md)."""
+
+    max_chars: int = 400
+    min_chars: int = 80
+    #: an enumeration or a trailing scrap may stretch a chunk this much
+    stretch: float = 1.5
+
+
+def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences of ``text[start:end]`` as offsets, ends included."""
+    spans, cursor = [], start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        if match.end() > cursor:
+            spans.append((cursor, match.end()))
+            cursor = match.end()
+    if cursor < end:
+        spans.append((cursor, end))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def _split_long(text: str, a: int, b: int, limit: int) -> list[tuple[int, int]]:
+    """A sentence longer than the limit is cut at clause marks, else hard."""
+    pieces, cursor = [], a
+    while b - cursor > limit:
+        window = text[cursor:cursor + limit]
+        marks = [m.end() for m in _CLAUSE_END.finditer(window)]
+        cut = cursor + (marks[-1] if marks and marks[-1] > limit // 3 else limit)
+        pieces.append((cursor, cut))
+        cursor = cut
+    pieces.append((cursor, b))
+    return pieces
+
+
+def pack(text: str, start: int, end: int, settings: ChunkSettings) -> list[tuple[int, int]]:
+    """Greedy packing of sentences into pieces of at most ``max_chars``."""
+    limit = settings.max_chars
+    stretched = int(limit * settings.stretch)
+    units: list[tuple[int, int]] = []
+    for a, b in sentence_spans(text, start, end):
+        units.extend(_split_long(text, a, b, stretched) if b - a > stretched else [(a, b)])
+    pieces: list[list[int]] = []
+    for a, b in units:
+        if pieces:
+            current = pieces[-1]
+            size = b - current[0]
+            continues_enum = _ENUM_NEXT.match(text[a:b]) is not None and size <= stretched
+            if size <= limit or continues_enum:
+                current[1] = b
+                continue
+        pieces.append([a, b])
+    if len(pieces) > 1 and pieces[-1][1] - pieces[-1][0] < settings.min_chars and pieces[-1][1] - pieces[-2][0] <= stretched:
+        last = pieces.pop()
+        pieces[-1][1] = last[1]
+    return [(a, b) for a, b in pieces]
+
+
+def _merge_heading_only(text: str, spans: list[Section]) -> list[Section]:
+    """A heading directly followed by a sub-heading has no body of its own:
+    it joins the next section, whose (deeper) path already names it."""
+    merged: list[Section] = []
+    pending: int | None = None
+    for span in spans:
+        start = span.start if pending is None else pending
+        if len(text[span.heading_end:span.end].strip()) < 10 and span is not spans[-1]:
+            pending = start
+            continue
+        merged.append(Section(start, span.end, span.path, span.heading_end))
+        pending = None
+    return merged
+
+
+def _trim(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for span in _merge_heading_only(doc.text, sections(doc.text)):
+        for a, b in pack(doc.text, span.start, span.end, settings):
+            a, b = _trim(doc.text, a, b)
+            if a == b:
+                continue
+            chunks.append(Chunk(
+                chunk_id=f"{doc.doc_id}@{a}",
+                doc_id=doc.doc_id,
+                title=doc.title,
+                source=doc.source,
+                section=list(span.path),
+                text=doc.text[a:b],
+                start=a,
+                end=b,
+                meta=dict(doc.meta),
+            ))
+    return chunks
+
+
+def chunk_documents(docs: list[Document], settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
+    return [chunk for doc in docs for chunk in chunk_document(doc, settings)]

@@ -1,0 +1,221 @@
+"""``python -m qa``: a thin command line over the package.
+
+Every subcommand builds one ``Settings`` (env, then flags) and calls the same
+functions the app uses. ``--json`` outputs are interfaces for scripts: their
+fields are only ever added, never renamed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from qa.settings import Settings
+
+logger = logging.getLogger("qa")
+
+
+def _emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        corpus=getattr(args, "corpus", None),
+        index=getattr(args, "index", None),
+        model=getattr(args, "model", None),
+        mode=getattr(args, "mode", None) if getattr(args, "mode", None) in ("bm25", "dense", "hybrid") else None,
+        chunk_chars=getattr(args, "chunk_chars", None),
+    )
+
+
+# --- chunks -----------------------------------------------------------------
+
+def cmd_chunks(args: argparse.Namespace) -> int:
+    from qa.chunking import chunk_documents
+    from qa.ingest import ingest
+
+    settings = _settings(args)
+    result = ingest(settings.corpus)
+    chunks = chunk_documents(result.documents, settings.chunking)
+    if args.json:
+        for chunk in chunks:
+            _emit({k: v for k, v in chunk.to_dict().items() if k != "meta"} | {"meta": chunk.meta})
+    else:
+        by_doc: dict[str, list] = {}
+        for chunk in chunks:
+            by_doc.setdefault(chunk.doc_id, []).append(chunk)
+        for doc in result.documents:
+            doc_chunks = by_doc.get(doc.doc_id, [])
+            print(f"{doc.doc_id}  《{doc.title}》  {len(doc.text)} chars, {len(doc_chunks)} chunks")
+            last: list[str] = []
+            for chunk in doc_chunks:
+                for depth, heading in enumerate(chunk.section):
+                    if last[:depth + 1] != chunk.section[:depth + 1]:
+                        print("    " + "  " * depth + heading)
+                last = chunk.section
+        print(f"{len(result.documents)} documents, {len(chunks)} chunks, {len(result.errors)} files skipped")
+    return _report_errors(result.errors)
+
+
+def _report_errors(errors: list) -> int:
+    for error in errors:
+        print(f"warning: skipped {error}", file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} warning(s)", file=sys.stderr)
+    return 0
+
+
+# --- build ------------------------------------------------------------------
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from qa.build import build
+
+    settings = _settings(args)
+    if not settings.corpus.is_dir():
+        print(f"error: corpus directory {settings.corpus} does not exist", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    report = build(settings, rebuild=args.rebuild, show_progress=not args.json)
+    if args.json:
+        _emit(report.to_dict())
+    else:
+        if not report.touched and not args.rebuild:
+            print(f"index {settings.index} is up to date ({report.documents} documents, {report.chunks} chunks)")
+        else:
+            print(f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
+                  f"unchanged {report.unchanged} files; embedded {report.embedded} chunks")
+            print(f"index {settings.index}: {report.documents} documents, {report.chunks} chunks")
+        print("time: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
+              + f" (total {time.perf_counter() - started:.2f}s)")
+    for error in report.errors:
+        print(f"warning: skipped {error}", file=sys.stderr)
+    if report.errors:
+        print(f"{len(report.errors)} warning(s)", file=sys.stderr)
+    return 0
+
+
+# --- search -----------------------------------------------------------------
+
+def _filter(args: argparse.Namespace):
+    from qa.index.protocol import Filter
+
+    return Filter(
+        doc_ids=frozenset(args.doc) if args.doc else None,
+        title_contains=args.title,
+        year=args.year,
+    )
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from qa.retrieval import QueryError, Searcher
+
+    settings = _settings(args)
+    searcher = Searcher(settings)
+    where = _filter(args)
+    if args.batch:
+        from qa.questions import read_questions
+
+        questions, problems = read_questions(Path(args.batch), need_relevance=False)
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        for q in questions:
+            try:
+                hits = searcher.search(q.question, args.top_k, args.mode, where)
+            except QueryError as exc:
+                print(f"warning: {q.id}: {exc}", file=sys.stderr)
+                hits = []
+            if args.json:
+                _emit({"id": q.id, "query": q.question, "results": [h.to_dict() for h in hits]})
+            else:
+                _print_hits(q.question, hits, header=q.id)
+        return 0
+    if not args.query:
+        print("error: give a query or --batch FILE", file=sys.stderr)
+        return 2
+    try:
+        hits = searcher.search(args.query, args.top_k, args.mode, where)
+    except QueryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _emit({"query": args.query, "results": [h.to_dict() for h in hits]})
+    else:
+        _print_hits(args.query, hits)
+    return 0
+
+
+def _print_hits(query: str, hits: list, header: str | None = None) -> None:
+    print(f"== {header + ': ' if header else ''}{query}")
+    if not hits:
+        print("   (no results)")
+    for hit in hits:
+        c = hit.chunk
+        print(f"[{hit.rank}] {hit.score:.4f}  《{c.title}》 {c.section_path or '(正文)'}  ({c.source} {c.start}-{c.end})")
+        print("    " + c.text.replace("\n", "\n    "))
+    print()
+
+
+# --- parser -----------------------------------------------------------------
+
+def _common(parser: argparse.ArgumentParser, index: bool = True, corpus: bool = False) -> None:
+    if corpus:
+        parser.add_argument("--corpus", type=Path, help="corpus directory (default: corpus/, env QA_CORPUS)")
+    if index:
+        parser.add_argument("--index", type=Path, help="index directory (default: index/, env QA_INDEX)")
+        parser.add_argument("--model", help="sentence-transformers model name or path (env QA_MODEL)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Cited search and answers over Chinese policy reports.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("chunks", help="clean, split and chunk the corpus; print the chunks")
+    _common(p, index=False, corpus=True)
+    p.add_argument("--chunk-chars", type=int, help="target chunk size in characters")
+    p.set_defaults(func=cmd_chunks)
+
+    p = sub.add_parser("build", help="build or update the index from the corpus")
+    _common(p, corpus=True)
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--chunk-chars", type=int, help="target chunk size in characters")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("search", help="search the index; prints cited passages")
+    _common(p)
+    p.add_argument("query", nargs="?", help="question or draft paragraph")
+    p.add_argument("--batch", help="JSONL file with id and question per line")
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"])
+    p.add_argument("--doc", action="append", help="only this document id (repeatable)")
+    p.add_argument("--title", help="only documents whose title contains this")
+    p.add_argument("--year", type=int, help="only documents of this year")
+    p.set_defaults(func=cmd_search)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING if getattr(args, "json", False) else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("faiss", "faiss.loader", "jieba", "httpx", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from qa.index.storage import IndexProblem
+
+    try:
+        return args.func(args)
+    except IndexProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,68 @@
+"""The contract every index backend keeps (tests/test_index_contract.py).
+
+A backend stores chunks with their vectors and answers three kinds of query:
+lexical (``bm25``), vector (``dense``) and both fused (``hybrid``). Fusion may
+happen inside the backend (Milvus does it natively), so it is part of the
+contract rather than of the retrieval layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Protocol, runtime_checkable
+
+import numpy as np
+
+from qa.models import Chunk
+
+MODES = ("bm25", "dense", "hybrid")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Restricts a search to some documents; every set field must match."""
+
+    doc_ids: frozenset[str] | None = None
+    title_contains: str | None = None
+    year: int | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.title_contains or self.year)
+
+    def accepts(self, chunk: Chunk) -> bool:
+        if self.doc_ids and chunk.doc_id not in self.doc_ids:
+            return False
+        if self.title_contains and self.title_contains not in chunk.title:
+            return False
+        if self.year is not None:
+            try:
+                return int(chunk.meta.get("year")) == self.year
+            except (TypeError, ValueError):
+                return False
+        return True
+
+
+@runtime_checkable
+class Index(Protocol):
+    dim: int
+
+    def add(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Store chunks (ids must be new) with one normalised vector each."""
+
+    def delete(self, doc_ids: Iterable[str]) -> int:
+        """Remove every chunk of these documents; returns how many went."""
+
+    def search(self, query: str, vector: np.ndarray, k: int, mode: str = "hybrid",
+               where: Filter | None = None) -> list[tuple[Chunk, float]]:
+        """The best ``k`` chunks for a normalised query text and its vector,
+        best first, with scores (the backend tokenizes for BM25 itself)."""
+
+    def chunks(self) -> list[Chunk]:
+        """All stored chunks in insertion order."""
+
+    def save(self, path: Path) -> None:
+        """Write the whole index into the empty directory ``path``."""
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and memory figures for reports and the UI."""

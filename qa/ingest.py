@@ -1,0 +1,90 @@
+"""Corpus directory -> cleaned documents, with a report of what was skipped.
+
+A broken file never stops a run: it is logged by name with its reason and
+listed in ``IngestResult.errors``, and the rest of the corpus goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.cleaning import clean_text
+from qa.loading import SUPPORTED_SUFFIXES, LoadError, read_file
+from qa.models import Document
+from qa.splitting import split_reports
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    documents: list[Document] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+    #: source -> sha256 of the file's bytes, for incremental builds
+    hashes: dict[str, str] = field(default_factory=dict)
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    """Supported files under ``corpus``, sorted; README files, hidden files and
+    links that lead outside the corpus are not documents."""
+    root = corpus.resolve()
+    files = []
+    for path in sorted(corpus.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(corpus).parts):
+            continue
+        if path.name.lower().startswith("readme") or path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            logger.warning("%s: symlink to outside the corpus; not followed", path)
+            continue
+        if path.is_file():
+            files.append(path)
+    return files
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def documents_from_file(path: Path, source: str) -> list[Document]:
+    """All reports in one file, cleaned; raises LoadError when none is left."""
+    documents: list[Document] = []
+    raws = read_file(path)
+    for raw in raws:
+        text = clean_text(raw.text)
+        if raw.title:
+            text = text if text.startswith(raw.title) else f"{clean_text(raw.title)}\n{text}"
+        parts = split_reports(text, raw.title or path.stem)
+        base_id = source if raw.part is None else f"{source}#L{raw.part}"
+        for k, part in enumerate(parts, 1):
+            doc_id = base_id if len(parts) == 1 else f"{base_id}#{k}"
+            title = clean_text(raw.title) if raw.title and len(parts) == 1 else part.title
+            documents.append(Document(doc_id, title, text[part.start:part.end].strip(), source, dict(raw.meta)))
+    if not documents:
+        raise LoadError(path, "no report text left after cleaning")
+    return documents
+
+
+def ingest(corpus: Path, files: list[Path] | None = None) -> IngestResult:
+    """Load, clean and split every file of ``corpus`` (or just ``files``)."""
+    result = IngestResult()
+    for path in files if files is not None else corpus_files(corpus):
+        source = path.relative_to(corpus).as_posix()
+        try:
+            result.hashes[source] = file_hash(path)
+            result.documents.extend(documents_from_file(path, source))
+        except LoadError as exc:
+            logger.warning("skipped %s", exc)
+            result.errors.append(exc)
+        except OSError as exc:
+            error = LoadError(path, f"cannot read ({exc})")
+            logger.warning("skipped %s", error)
+            result.errors.append(error)
+    return result

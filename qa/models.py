@@ -1,0 +1,117 @@
+"""The objects that flow between pipeline stages.
+
+Each stage takes and returns these plain dataclasses, so any stage can be
+imported, run and tested on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Document:
+    """One report after loading and cleaning.
+
+    ``text`` is the cleaned text; every chunk and citation offset points into it.
+    ``source`` is the file path relative to the corpus directory, so citations
+    stay valid when the corpus folder moves.
+    """
+
+    doc_id: str
+    title: str
+    text: str
+    source: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def year(self) -> int | None:
+        year = self.meta.get("year")
+        try:
+            return int(year) if year is not None else None
+        except (TypeError, ValueError):
+            return None
+
+
+@dataclass
+class Chunk:
+    """A citable passage: a slice ``text == document.text[start:end]``."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    section: list[str]
+    text: str
+    start: int
+    end: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def section_path(self) -> str:
+        return " > ".join(self.section)
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its fused score and rank (1-based)."""
+
+    chunk: Chunk
+    score: float
+    rank: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of one search result (see README: add fields, never rename)."""
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "score": round(float(self.score), 6),
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "section": c.section,
+            "source": c.source,
+            "start": c.start,
+            "end": c.end,
+            "text": c.text,
+        }
+
+
+@dataclass
+class Citation:
+    """The exact quoted span behind one ``[n]`` marker of an answer."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: list[str]
+    source: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    citations: list[Citation]
+    mode: str
+    found: bool = True
+    hits: list[Hit] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "citations": [c.to_dict() for c in self.citations],
+            "mode": self.mode,
+            "found": self.found,
+        }

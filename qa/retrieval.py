@@ -1,0 +1,87 @@
+"""Query -> ranked, cited passages.
+
+The query is normalised like the corpus (traditional -> simplified, pinyin and
+full-width forms), encoded once, and handed to the index backend, which fuses
+BM25 and dense rankings. Results repeating an earlier passage verbatim (the
+same report pasted on two sites) are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+from qa.cleaning import normalize_text
+from qa.embedding import get_embedder
+from qa.index.protocol import MODES, Filter
+from qa.index.storage import current_dir, load_index
+from qa.models import Hit
+from qa.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 2000  # longer input is a pasted draft; its head carries the topic
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched; the message says why."""
+
+
+def normalize_query(query: str) -> str:
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", query or "")
+    text = normalize_text(text).strip()
+    if not re.search(r"[\w\u3400-\u9fff]", text):
+        raise QueryError("the query is empty or has no words to search for")
+    return text[:MAX_QUERY_CHARS]
+
+
+def _fingerprint(text: str) -> str:
+    return re.sub(r"\W+", "", text)[:200]
+
+
+class Searcher:
+    """Model and index loaded once; ``search`` costs one query encoding plus
+    index lookups. ``refresh`` swaps in a newer index version atomically."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.embedder = get_embedder(settings.model, settings.batch_size)
+        self._lock = threading.Lock()
+        self._version = None
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Load the current index version if it changed; True when it did."""
+        version = current_dir(self.settings.index)
+        if version is not None and version == self._version:
+            return False
+        index, manifest = load_index(self.settings.index, self.settings.model)
+        with self._lock:
+            self.index, self.manifest, self._version = index, manifest, version
+        logger.info("loaded index %s (%d chunks)", version, len(index))
+        return True
+
+    def search(self, query: str, top_k: int | None = None, mode: str | None = None,
+               where: Filter | None = None) -> list[Hit]:
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        top_k = max(1, int(top_k or self.settings.top_k))
+        text = normalize_query(query)
+        vector = self.embedder.encode_queries([text])[0] if mode != "bm25" else None
+        index = self.index  # one consistent version for this query, even during a swap
+        depth = max(self.settings.candidates, top_k * 3)
+        ranked = index.search(text, vector, depth, mode, where,
+                              dense_weight=self.settings.dense_weight, rrf_k=self.settings.rrf_k)
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for chunk, score in ranked:
+            key = _fingerprint(chunk.text)
+            if key in seen:
+                continue
+            seen.add(key)
+            hits.append(Hit(chunk, score, len(hits) + 1))
+            if len(hits) == top_k:
+                break
+        return hits

@@ -1,0 +1,73 @@
+"""One typed settings object, read from the environment and overridden by the CLI.
+
+Every knob lives here so the CLI, the app, the benchmarks and the tests build
+the pipeline the same way. Environment variables use the ``QA_`` prefix
+(``QA_MODEL``, ``QA_INDEX``, ``QA_CORPUS``, ...).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from qa.chunking import ChunkSettings
+
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: Path = PROJECT_ROOT / "corpus"
+    index: Path = PROJECT_ROOT / "index"
+    model: str = DEFAULT_MODEL
+    chunk_chars: int = ChunkSettings.max_chars
+    #: search mode: hybrid (default), bm25 or dense
+    mode: str = "hybrid"
+    top_k: int = 5
+    #: candidates each retriever hands to fusion and the reranker
+    candidates: int = 30
+    #: weight of the dense ranking in reciprocal-rank fusion (bm25 gets 1 - w)
+    dense_weight: float = 0.5
+    rrf_k: int = 60
+    rerank: bool = True
+    batch_size: int = 16
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_timeout: float = 30.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        return ChunkSettings(max_chars=self.chunk_chars)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Defaults, then ``QA_*`` variables, then explicit overrides (CLI flags);
+        ``None`` overrides are ignored so unset flags keep the env value."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}")
+            if raw is None or f.name == "extra":
+                continue
+            values[f.name] = _convert(f.name, raw)
+        if env.get("QA_LLM_BASE_URL") is None and env.get("OPENAI_BASE_URL"):
+            values["llm_base_url"] = env["OPENAI_BASE_URL"]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+
+def _convert(name: str, raw: str) -> Any:
+    default = getattr(Settings(), name)
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, Path):
+        return Path(raw).expanduser()
+    return raw

@@ -1,0 +1,49 @@
+"""The one tokenizer for BM25: jieba over normalised, simplified text.
+
+Documents and queries must pass through the same function, or BM25 matches
+nothing (bm25s' own splitter would keep a whole run of Chinese characters as
+one token). A small policy-term dictionary keeps terms such as 控辍保学 or
+两免一补 whole; stopwords are bm25s' Chinese list plus English ones, so an
+English query keeps only its content words.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from importlib import resources
+
+from bm25s.stopwords import STOPWORDS_CHINESE, STOPWORDS_EN
+
+from qa.cleaning import normalize_text
+
+_KEEP = re.compile(r"[\w\u3400-\u9fff%]")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    with resources.as_file(resources.files("qa.data") / "policy_terms.txt") as path:
+        tokenizer.load_userdict(str(path))
+    tokenizer.initialize()
+    return tokenizer
+
+
+STOPWORDS = frozenset(STOPWORDS_CHINESE) | frozenset(STOPWORDS_EN)
+
+
+def tokenize(text: str, normalized: bool = False) -> list[str]:
+    """Search-mode jieba tokens (words plus their sub-words), lower-cased,
+    without punctuation and stopwords."""
+    if not normalized:
+        text = normalize_text(text)
+    tokens = []
+    for token in _jieba().cut_for_search(text.lower()):
+        token = token.strip()
+        if token and _KEEP.search(token) and token not in STOPWORDS:
+            tokens.append(token)
+    return tokens
