@@ -79,16 +79,29 @@ def pack(text: str, start: int, end: int, settings: ChunkSettings) -> list[tuple
 
 def _merge_heading_only(text: str, spans: list[Section]) -> list[Section]:
     """A heading directly followed by a sub-heading has no body of its own:
-    it joins the next section, whose (deeper) path already names it."""
+    it joins the next section, whose (deeper) path already names it. Short
+    sibling items (``(2)表彰…;`` ``(3)…``) join the next one too; the merged
+    span then carries the path the items share, not the last item's."""
     merged: list[Section] = []
     pending: int | None = None
+    paths: list[list[str]] = []
     for span in spans:
         start = span.start if pending is None else pending
+        paths.append(span.path)
         if len(text[span.heading_end:span.end].strip()) < 10 and span is not spans[-1]:
             pending = start
             continue
-        merged.append(Section(start, span.end, span.path, span.heading_end))
+        path = span.path
+        if any(p != path[:len(p)] for p in paths):  # not all ancestors of this span
+            path = paths[0]
+            for p in paths[1:]:
+                k = 0
+                while k < min(len(path), len(p)) and path[k] == p[k]:
+                    k += 1
+                path = path[:k]
+        merged.append(Section(start, span.end, list(path), span.heading_end))
         pending = None
+        paths = []
     return merged
 
 

@@ -80,6 +80,10 @@ BOILERPLATE_LINES = [re.compile(p) for p in (
     r"^发布\s*\d{4}-\d{1,2}-\d{1,2}.*阅读\s*\d+$",          # "发布 2024-03-12 23:45:09 阅读 1749"
     r"^来源:\s*网络整理.*",
     r"^(查看更多|收藏|分享|举报|下载)$",
+    r"^本作品.*属于公有领域。?$",                          # wikisource licence footer
+    r"^注:中文维基文库社群认为.*",
+    r"^本模板所指的.*",
+    r"^(Public domain|false)$",
 )]
 
 BOILERPLATE_INLINE = [re.compile(p) for p in (
@@ -93,12 +97,44 @@ BOILERPLATE_INLINE = [re.compile(p) for p in (
 def drop_boilerplate(lines: list[str]) -> list[str]:
     kept = []
     for line in lines:
+        original = line
         for pattern in BOILERPLATE_INLINE:
             line = pattern.sub("", line)
+        if line != original and not re.sub(r"[\W_]", "", line):
+            continue  # only punctuation left ("content_2();。" -> "。")
         if any(p.fullmatch(line.strip()) for p in BOILERPLATE_LINES):
             continue
         kept.append(line)
     return kept
+
+
+# --- lines broken around inline links ----------------------------------------
+
+_CONTINUES = tuple(",。、;:!?)》」』”’")
+_OPENS = tuple("《(“「『")
+
+
+def join_broken_lines(lines: list[str]) -> list[str]:
+    """Undo the line breaks a site put around inline links (wikisource:
+    ``…李强所作的`` / ``政府工作报告`` / ``。会议…``): a line that starts with
+    punctuation continuing a sentence, or follows an opening bracket, joins the
+    line before; so does a short fragment between an unfinished line and such
+    a continuation. Blank lines (paragraph breaks) are never crossed."""
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        text = line.strip()
+        previous = out[-1].rstrip() if out else ""
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if previous and text and (
+            text.startswith(_CONTINUES)
+            or previous.endswith(_OPENS)
+            or (len(text) <= 40 and following.startswith(_CONTINUES)
+                and not previous.endswith(tuple(PARAGRAPH_END)))
+        ):
+            out[-1] = previous + text
+        else:
+            out.append(line)
+    return out
 
 
 _REPEAT_AT_START = re.compile(r"^(?P<t>\S.{5,79}?)(?:\s*(?P=t))+(?:\s+|$)")
@@ -177,7 +213,7 @@ def clean_text(raw: str) -> str:
     """The full cleaning pipeline for one file's text."""
     text = normalize_text(raw)
     lines = [line.strip() for line in text.split("\n")]
-    for rule in (drop_boilerplate, drop_excerpt_stubs, drop_repeated_titles, join_page_markers):
+    for rule in (join_broken_lines, drop_boilerplate, drop_excerpt_stubs, drop_repeated_titles, join_page_markers):
         lines = rule(lines)
     text = "\n".join(line.strip() for line in lines)
     return re.sub(r"\n{2,}", "\n", text).strip()

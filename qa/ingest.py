@@ -14,7 +14,7 @@ from pathlib import Path
 from qa.cleaning import clean_text
 from qa.loading import SUPPORTED_SUFFIXES, LoadError, read_file
 from qa.models import Document
-from qa.splitting import split_reports
+from qa.splitting import Part, split_reports
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +59,18 @@ def documents_from_file(path: Path, source: str) -> list[Document]:
     raws = read_file(path)
     for raw in raws:
         text = clean_text(raw.text)
-        if raw.title:
-            text = text if text.startswith(raw.title) else f"{clean_text(raw.title)}\n{text}"
-        parts = split_reports(text, raw.title or path.stem)
+        title = clean_text(raw.title) if raw.title else None
+        if title:
+            text = text if text.startswith(title) else f"{title}\n{text}"
+        if raw.part is None:
+            parts = split_reports(text, title or path.stem)
+        else:  # a line of a .jsonl collection is one report; its links break lines like titles
+            parts = [Part(title or f"{path.stem} L{raw.part}", 0, len(text))]
         base_id = source if raw.part is None else f"{source}#L{raw.part}"
         for k, part in enumerate(parts, 1):
             doc_id = base_id if len(parts) == 1 else f"{base_id}#{k}"
-            title = clean_text(raw.title) if raw.title and len(parts) == 1 else part.title
-            documents.append(Document(doc_id, title, text[part.start:part.end].strip(), source, dict(raw.meta)))
+            doc_title = title if title and len(parts) == 1 else part.title
+            documents.append(Document(doc_id, doc_title, text[part.start:part.end].strip(), source, dict(raw.meta)))
     if not documents:
         raise LoadError(path, "no report text left after cleaning")
     return documents

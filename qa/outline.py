@@ -33,6 +33,9 @@ _MARKER = re.compile(
 _TITLE_STOP = re.compile(rf"[\n。!?;]|(?<!\d)\d{{1,2}}、(?!\d)|\({CN_NUM}\)|\(\d{{1,2}}\)|{CN_NUM}是")
 _PART_LINE = re.compile(r"^[^\s,。:;!?、()《》“”0-9][^,。:;!?、()“”]{1,18}$")
 
+#: a line ending in one of these finishes a paragraph
+_PARAGRAPH_END = "。!?;:…”’」』)》.\"'"
+
 MAX_TITLE = 40
 MAX_NUMBERED_HEADING = 40
 
@@ -112,14 +115,19 @@ def find_headings(text: str) -> list[Heading]:
 
 def _part_lines(text: str, numbered: list[Heading]) -> list[Heading]:
     """Short stand-alone lines without punctuation (``工 作 措 施``) head a part
-    of the report; the first line is the title and is not a part."""
+    of the report when they follow a finished paragraph; the first line is the
+    title and is not a part, nor is a line of a title block or byline
+    (``国务院总理`` / ``李 强``)."""
     taken = {h.start for h in numbered}
     parts = []
     offset = text.find("\n") + 1 if "\n" in text else len(text)
+    previous = text[:offset].strip()
     for line in text[offset:].split("\n"):
         stripped = line.strip()
-        if stripped and offset not in taken and _PART_LINE.match(stripped) and _MARKER.match(stripped) is None:
+        if (stripped and offset not in taken and _PART_LINE.match(stripped) and _MARKER.match(stripped) is None
+                and previous.endswith(tuple(_PARAGRAPH_END))):
             parts.append(Heading(offset, offset + len(line), 0, None, display(stripped)))
+        previous = stripped or previous
         offset += len(line) + 1
     return parts
 

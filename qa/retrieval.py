@@ -14,6 +14,7 @@ import threading
 
 from qa.cleaning import normalize_text
 from qa.embedding import get_embedder
+from qa.glossary import expand_english, is_english
 from qa.index.protocol import MODES, Filter
 from qa.index.storage import current_dir, load_index
 from qa.models import Hit
@@ -72,7 +73,8 @@ class Searcher:
         vector = self.embedder.encode_queries([text])[0] if mode != "bm25" else None
         index = self.index  # one consistent version for this query, even during a swap
         depth = max(self.settings.candidates, top_k * 3)
-        ranked = index.search(text, vector, depth, mode, where,
+        lexical = expand_english(text) if is_english(text) else text
+        ranked = index.search(lexical, vector, depth, mode, where,
                               dense_weight=self.settings.dense_weight, rrf_k=self.settings.rrf_k)
         hits: list[Hit] = []
         seen: set[str] = set()
