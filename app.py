@@ -1,18 +1,220 @@
-"""The gradio app (placeholder until the UI issue lands): `make run` serves it."""
+"""The gradio web UI: `python app.py` (or `make run`) serves it.
+
+Four tabs — 问答 (chat with cited answers), 检索先例 (precedent search),
+评测 (evaluation), 语料 (corpus management) — over the plain functions of
+``qa/handlers.py``. Runs fully offline: no analytics, no CDN fonts.
+Binds 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say
+otherwise; QA_AUTH="user:pass" turns on a login.
+"""
 
 from __future__ import annotations
 
 import os
 
-from qa.settings import Settings
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+from qa import handlers  # noqa: E402
+from qa.index.protocol import MODES  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+EXAMPLES = [
+    "教师交流的主要措施有哪些？",
+    "新城第四初中整体新建工程投资了多少？",
+    "学前教育如何防止小学化倾向？",
+]
+
+FONTS = ["Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC", "sans-serif"]
+MONO = ["Noto Sans Mono CJK SC", "WenQuanYi Micro Hei Mono", "monospace"]
+
+CSS = """
+.qa-sources { display: flex; flex-direction: column; gap: 10px; font-size: 14px; line-height: 1.7; }
+.qa-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;
+           background: var(--background-fill-secondary); }
+.qa-card-head { font-weight: 600; margin-bottom: 2px; }
+.qa-label { color: var(--color-accent); margin-right: 4px; }
+.qa-score { font-weight: 400; color: var(--body-text-color-subdued); font-size: 12px; margin-left: 6px; }
+.qa-section { color: var(--body-text-color-subdued); font-size: 12px; margin-bottom: 4px; }
+.qa-citation { font-size: 13px; margin-bottom: 4px; color: var(--body-text-color); }
+.qa-passage { white-space: pre-wrap; word-break: break-all; max-height: 260px; overflow-y: auto; }
+.qa-passage mark.qa-cite { background: #ffe58f; padding: 0 1px; }
+.qa-passage mark.qa-hl { background: #bae7ff; padding: 0; }
+.qa-empty, .qa-note { color: var(--body-text-color-subdued); }
+"""
+
+
+def _chat(question: str, history: list | None):
+    history = list(history or [])
+    if not (question or "").strip():
+        return history, gr.update(), '<div class="qa-sources qa-empty">请输入问题。</div>'
+    answer_md, sources = handlers.ask(question, history)
+    history += [{"role": "user", "content": question},
+                {"role": "assistant", "content": answer_md}]
+    return history, "", sources
+
+
+def _clear():
+    return [], "", ""
+
+
+def _search(text, top_k, doc_ids, title, year, mode):
+    rows, html_out, results = handlers.search_precedents(text, int(top_k or 5), doc_ids, title, year, mode)
+    return rows, html_out, results
+
+
+def _export(results, fmt):
+    path = handlers.export_results(results or [], fmt)
+    if path is None:
+        gr.Warning("请先检索，再导出结果。")
+    return path
+
+
+def _upload(files, progress=gr.Progress()):
+    def report(stage: str, done: int, total: int) -> None:
+        progress((done, total) if total else None, desc=f"{stage} {done}/{total}")
+
+    paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in (files or [])]
+    summary, rejected, docs = handlers.upload_files(paths, progress=report)
+    return summary, rejected, docs, gr.update(choices=handlers.document_choices())
+
+
+def _documents():
+    return handlers.list_documents(), gr.update(choices=handlers.document_choices())
+
+
+def _evaluate(file, modes, top_k):
+    path = file if isinstance(file, (str, type(None))) else getattr(file, "name", None)
+    return handlers.run_evaluation(path, modes, int(top_k or 5))
+
+
+# typed functions for gr.api (plain JSON endpoints for API clients)
+def api_ask(question: str, history: list[str] | None = None) -> tuple[str, str]:
+    """Answer a question; returns (answer markdown, sources HTML)."""
+    return handlers.ask(question, history or [])
+
+
+def api_search(query: str, top_k: int = 5, doc_ids: list[str] | None = None, title_contains: str = "",
+               year: int = 0, mode: str = "hybrid") -> list[dict]:
+    """Precedent search; returns results with citation lines."""
+    return handlers.search_results(query, top_k, doc_ids, title_contains or None, year or None, mode)
+
+
+def api_documents() -> list[list]:
+    """Indexed documents: [doc_id, title, source, chunks, chars, status]."""
+    return handlers.list_documents()
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title="教育政策报告问答") as demo:
+        gr.Markdown("## 教育政策报告问答 · Policy QA")
+        with gr.Tabs():
+            with gr.Tab("问答 Chat", id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="对话", height=460, elem_id="chatbot",
+                                             feedback_options=None, buttons=["copy"])
+                        question = gr.Textbox(label="问题", placeholder="例如：教师交流的主要措施有哪些？（回车发送，可追问）",
+                                              elem_id="question", lines=1)
+                        with gr.Row():
+                            send = gr.Button("提问", variant="primary", elem_id="ask-btn")
+                            clear = gr.Button("新对话", elem_id="clear-btn")
+                        gr.Examples(EXAMPLES, inputs=[question], label="示例问题")
+                    with gr.Column(scale=2):
+                        gr.Markdown("**引用来源**")
+                        sources = gr.HTML('<div class="qa-sources qa-empty">提问后在此显示引文出处。</div>',
+                                          elem_id="sources")
+                send.click(_chat, [question, chatbot], [chatbot, question, sources], api_name="chat")
+                question.submit(_chat, [question, chatbot], [chatbot, question, sources],
+                                api_visibility="private")
+                clear.click(_clear, None, [chatbot, question, sources], api_visibility="private")
+
+            with gr.Tab("检索先例 Search", id="search"):
+                with gr.Row():
+                    query = gr.Textbox(label="检索内容（一段文字或关键词）", lines=2, scale=4, elem_id="search-query")
+                    with gr.Column(scale=1, min_width=180):
+                        top_k = gr.Slider(1, 20, value=5, step=1, label="返回条数")
+                        mode = gr.Dropdown(list(MODES), value="hybrid", label="检索模式")
+                with gr.Row():
+                    doc_filter = gr.Dropdown(handlers.document_choices(), multiselect=True, label="限定文档",
+                                             scale=3)
+                    title_filter = gr.Textbox(label="标题包含", scale=2)
+                    year_filter = gr.Number(label="年份（0 = 不限）", value=0, precision=0, scale=1)
+                search_btn = gr.Button("检索", variant="primary", elem_id="search-btn")
+                results_state = gr.State([])
+                table = gr.Dataframe(headers=handlers.SEARCH_HEADERS, label="结果", wrap=True,
+                                     interactive=False, elem_id="search-table", max_height=900,
+                                     column_widths=["6%", "8%", "22%", "16%", "36%", "12%"])
+                result_html = gr.HTML(elem_id="search-results")
+                with gr.Row():
+                    fmt = gr.Radio(["csv", "markdown"], value="csv", label="导出格式")
+                    export_btn = gr.Button("导出结果")
+                    export_file = gr.File(label="导出文件", interactive=False)
+                inputs = [query, top_k, doc_filter, title_filter, year_filter, mode]
+                search_btn.click(_search, inputs, [table, result_html, results_state], api_name="search_ui")
+                query.submit(_search, inputs, [table, result_html, results_state], api_visibility="private")
+                export_btn.click(_export, [results_state, fmt], export_file, api_visibility="private")
+
+            with gr.Tab("评测 Evaluation", id="eval"):
+                gr.Markdown("上传 JSONL 评测集（每行 `{\"question\": …, \"evidence\": [\"…\"]}`），"
+                            "不上传则使用开发集 tests/data/dev_questions.jsonl。")
+                with gr.Row():
+                    eval_file = gr.File(label="评测集 (.jsonl)", file_types=[".jsonl"], type="filepath")
+                    with gr.Column():
+                        eval_modes = gr.CheckboxGroup(list(MODES), value=["hybrid"], label="检索模式")
+                        eval_k = gr.Slider(1, 20, value=5, step=1, label="top-k")
+                        eval_btn = gr.Button("运行评测", variant="primary", elem_id="eval-btn")
+                eval_summary = gr.Markdown()
+                eval_table = gr.Dataframe(headers=handlers.EVAL_HEADERS, label="结果", interactive=False,
+                                          elem_id="eval-table")
+                eval_btn.click(_evaluate, [eval_file, eval_modes, eval_k], [eval_table, eval_summary],
+                               api_name="evaluate")
+
+            with gr.Tab("语料 Corpus", id="corpus"):
+                limit_mb = handlers.max_upload_bytes() / 1048576
+                gr.Markdown(f"上传报告（{', '.join(sorted(handlers.SUPPORTED_SUFFIXES))}，单个文件不超过 "
+                            f"{limit_mb:g} MB），上传后自动增量更新索引。")
+                with gr.Row():
+                    files = gr.File(label="上传文件", file_count="multiple", type="filepath", scale=2)
+                    with gr.Column(scale=1):
+                        upload_btn = gr.Button("加入语料库并更新索引", variant="primary", elem_id="upload-btn")
+                        refresh_btn = gr.Button("刷新列表")
+                upload_summary = gr.Markdown()
+                rejected = gr.Dataframe(headers=handlers.REJECT_HEADERS, label="未接受的文件", interactive=False)
+                docs = gr.Dataframe(value=handlers.list_documents(), headers=handlers.DOC_HEADERS,
+                                    label="已索引文档", interactive=False, wrap=True, elem_id="docs-table", max_height=900,
+                                    column_widths=["14%", "40%", "26%", "7%", "7%", "6%"])
+                upload_btn.click(_upload, [files], [upload_summary, rejected, docs, doc_filter], api_name="upload")
+                refresh_btn.click(_documents, None, [docs, doc_filter], api_name="documents_ui")
+
+        gr.api(api_ask, api_name="ask")
+        gr.api(api_search, api_name="search")
+        gr.api(api_documents, api_name="documents")
+    return demo
+
+
+def auth_from_env() -> tuple[str, str] | None:
+    raw = os.environ.get("QA_AUTH", "")
+    if ":" not in raw:
+        return None
+    user, password = raw.split(":", 1)
+    return (user, password) if user else None
 
 
 def main() -> None:
-    settings = Settings.from_env()
-    print(f"index ready in {settings.index}; the web app is not built yet.")
-    print("Try the CLI meanwhile: python -m qa search \"教师交流的主要措施有哪些？\"")
-    if os.environ.get("GRADIO_SERVER_NAME"):
-        print("GRADIO_SERVER_NAME is set but no server runs yet.")
+    handlers.init(Settings.from_env())  # model + index load once, shared by every request
+    demo = build_app()
+    demo.queue()
+    demo.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        auth=auth_from_env(),
+        theme=gr.themes.Default(font=FONTS, font_mono=MONO),
+        css=CSS,
+        show_error=True,
+        footer_links=["api"],
+    )
 
 
 if __name__ == "__main__":

@@ -80,10 +80,6 @@ BOILERPLATE_LINES = [re.compile(p) for p in (
     r"^发布\s*\d{4}-\d{1,2}-\d{1,2}.*阅读\s*\d+$",          # "发布 2024-03-12 23:45:09 阅读 1749"
     r"^来源:\s*网络整理.*",
     r"^(查看更多|收藏|分享|举报|下载)$",
-    r"^本作品.*属于公有领域。?$",                          # wikisource licence footer
-    r"^注:中文维基文库社群认为.*",
-    r"^本模板所指的.*",
-    r"^(Public domain|false)$",
 )]
 
 BOILERPLATE_INLINE = [re.compile(p) for p in (
@@ -106,6 +102,17 @@ def drop_boilerplate(lines: list[str]) -> list[str]:
             continue
         kept.append(line)
     return kept
+
+
+#: a licence notice that ends a page (wikisource); it and all after it is chrome
+_FOOTER_START = re.compile(r"^本作品(是|来自).{0,200}(公有领域|著作权法)")
+
+
+def drop_footer(lines: list[str]) -> list[str]:
+    for i, line in enumerate(lines):
+        if _FOOTER_START.match(line.strip()):
+            return lines[:i]
+    return lines
 
 
 # --- lines broken around inline links ----------------------------------------
@@ -213,7 +220,7 @@ def clean_text(raw: str) -> str:
     """The full cleaning pipeline for one file's text."""
     text = normalize_text(raw)
     lines = [line.strip() for line in text.split("\n")]
-    for rule in (join_broken_lines, drop_boilerplate, drop_excerpt_stubs, drop_repeated_titles, join_page_markers):
+    for rule in (join_broken_lines, drop_footer, drop_boilerplate, drop_excerpt_stubs, drop_repeated_titles, join_page_markers):
         lines = rule(lines)
     text = "\n".join(line.strip() for line in lines)
     return re.sub(r"\n{2,}", "\n", text).strip()

@@ -161,6 +161,30 @@ def _print_hits(query: str, hits: list, header: str | None = None) -> None:
     print()
 
 
+# --- ask --------------------------------------------------------------------
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.answers import Assistant
+    from qa.retrieval import QueryError
+
+    assistant = Assistant(_settings(args))
+    try:
+        answer = assistant.ask(args.question, top_k=args.top_k, mode=args.answer_mode)
+    except QueryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _emit(answer.to_dict())
+        return 0
+    print(answer.answer)
+    print()
+    for c in answer.citations:
+        section = " > ".join(c.section) or "(正文)"
+        print(f"[{c.n}] 《{c.title}》 {section}  ({c.source} {c.start}-{c.end})")
+        print(f"    “{c.text}”")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------
 
 def _common(parser: argparse.ArgumentParser, index: bool = True, corpus: bool = False) -> None:
@@ -198,6 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="only documents whose title contains this")
     p.add_argument("--year", type=int, help="only documents of this year")
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("ask", help="answer a question from the reports, every statement cited")
+    _common(p)
+    p.add_argument("question")
+    p.add_argument("--top-k", type=int, default=6, help="passages to compose the answer from")
+    p.add_argument("--mode", dest="answer_mode", choices=["extractive", "llm"], default="extractive",
+                   help="llm needs QA_LLM_BASE_URL and QA_LLM_MODEL; falls back to extractive")
+    p.set_defaults(func=cmd_ask)
+
+    from qa.evaluation import add_eval_command
+
+    add_eval_command(sub)
     return parser
 
 

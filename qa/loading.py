@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,8 +50,10 @@ def decode_bytes(data: bytes, path: Path | str = "<bytes>") -> str:
     """Decode text whose encoding is unknown: BOMs first, then strict UTF-8,
     then GB18030 (a superset of GBK/GB2312, the usual legacy encoding of these
     reports), then charset-normalizer's guess for anything else."""
-    if not data.strip():
+    if not data:
         raise LoadError(path, "empty file")
+    if not data.strip():
+        raise LoadError(path, "no text (whitespace only)")
     for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if data.startswith(bom):
             return data.decode(encoding)
@@ -79,16 +82,37 @@ def _looks_binary(data: bytes) -> bool:
     return controls > len(sample) / 100
 
 
+#: characters of plain Chinese or English text (CJK, CJK/full-width punctuation, printable ASCII)
+_PLAIN = re.compile("[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\u2000-\u206f\x20-\x7e\t\n\r]")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text without a BOM. Chinese characters have no NUL byte, so the
+    NUL pattern alone cannot tell it from binary data: decode both byte orders
+    and keep the one that reads as plain text, if either does."""
+    if len(data) % 2:
+        return None
+    best, best_score = None, 0.0
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        sample = text[:4000]
+        score = len(_PLAIN.findall(sample)) / max(1, len(sample))
+        if score > best_score:
+            best, best_score = text, score
+    return best if best_score >= 0.9 else None
+
+
 def read_text_file(path: Path) -> str:
     data = path.read_bytes()
-    if b"\x00" in data[:65536] and not _looks_binary(data):
-        for encoding in ("utf-16-le", "utf-16-be"):
-            try:
-                text = data.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-            if any("\u4e00" <= ch <= "\u9fff" for ch in text[:2000]) or text.isascii():
-                return text
+    if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        utf16 = _utf16_without_bom(data)
+        if utf16 is not None:
+            if not utf16.strip():
+                raise LoadError(path, "no text (whitespace only)")
+            return utf16
     text = decode_bytes(data, path)
     if not text.strip():
         raise LoadError(path, "no text (whitespace only)")

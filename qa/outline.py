@@ -31,7 +31,9 @@ _MARKER = re.compile(
 )
 #: where a heading title stops when the line runs on into body text
 _TITLE_STOP = re.compile(rf"[\n。!?;]|(?<!\d)\d{{1,2}}、(?!\d)|\({CN_NUM}\)|\(\d{{1,2}}\)|{CN_NUM}是")
-_PART_LINE = re.compile(r"^[^\s,。:;!?、()《》“”0-9][^,。:;!?、()“”]{1,18}$")
+_PART_LINE = re.compile(r"^[\u4e00-\u9fff][^,。:;!?、()“”]{1,18}$")
+#: ``一是`` ``二要`` ``三条是`` on a line of their own are enumerators, not parts
+_ENUMERATOR = re.compile(rf"^{CN_NUM}条?[是要]")
 
 #: a line ending in one of these finishes a paragraph
 _PARAGRAPH_END = "。!?;:…”’」』)》.\"'"
@@ -117,15 +119,19 @@ def _part_lines(text: str, numbered: list[Heading]) -> list[Heading]:
     """Short stand-alone lines without punctuation (``工 作 措 施``) head a part
     of the report when they follow a finished paragraph; the first line is the
     title and is not a part, nor is a line of a title block or byline
-    (``国务院总理`` / ``李 强``)."""
+    (``国务院总理`` / ``李 强``), nor one of a run of link fragments
+    (``党的十八届六中全会`` / ``正式明确`` / ``习近平`` / ``总书记的…``)."""
     taken = {h.start for h in numbered}
     parts = []
     offset = text.find("\n") + 1 if "\n" in text else len(text)
     previous = text[:offset].strip()
-    for line in text[offset:].split("\n"):
+    lines = text[offset:].split("\n")
+    for i, line in enumerate(lines):
         stripped = line.strip()
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
         if (stripped and offset not in taken and _PART_LINE.match(stripped) and _MARKER.match(stripped) is None
-                and previous.endswith(tuple(_PARAGRAPH_END))):
+                and not _ENUMERATOR.match(stripped) and previous.endswith(tuple(_PARAGRAPH_END))
+                and not (_PART_LINE.match(following) and _MARKER.match(following) is None)):
             parts.append(Heading(offset, offset + len(line), 0, None, display(stripped)))
         previous = stripped or previous
         offset += len(line) + 1

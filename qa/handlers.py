@@ -1,0 +1,469 @@
+"""Plain functions behind the web UI, one per tab action.
+
+They take and return plain Python values (strings, lists, file paths), so the
+gradio app, the API clients and the tests call the same code. Every piece of
+corpus text that ends up in HTML or Markdown goes through ``html.escape``
+first: a report containing ``<script>`` is shown as text, never run.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from qa.answers import Assistant, coverage, question_terms, sentences
+from qa.index.protocol import MODES, Filter
+from qa.loading import SUPPORTED_SUFFIXES
+from qa.models import Answer, Chunk, Hit
+from qa.retrieval import QueryError
+from qa.settings import Settings
+
+_assistant: Assistant | None = None
+_init_lock = threading.Lock()
+_build_lock = threading.Lock()
+
+SEARCH_HEADERS = ["排名", "得分", "标题", "章节", "引文", "来源"]
+DOC_HEADERS = ["文档ID", "标题", "文件", "段落数", "字数", "状态"]
+REJECT_HEADERS = ["文件", "原因"]
+
+
+# --------------------------------------------------------------------------- setup
+
+def init(settings: Settings | None = None) -> Assistant:
+    """Create the one shared Assistant (model and index load once)."""
+    global _assistant
+    with _init_lock:
+        if _assistant is None or (settings is not None and _assistant.settings != settings):
+            _assistant = Assistant(settings or Settings.from_env())
+        return _assistant
+
+
+def assistant() -> Assistant:
+    return _assistant if _assistant is not None else init()
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def section_path(section: Iterable[str]) -> str:
+    return " > ".join(s for s in section if s)
+
+
+# --------------------------------------------------------------------------- chat
+
+def history_questions(history: Any) -> list[str]:
+    """The user's earlier questions from a chat history: gradio message dicts
+    (content a string or a list of ``{"type": "text", "text": ...}`` blocks),
+    ``[user, bot]`` pairs, or plain strings."""
+    questions: list[str] = []
+    for item in history or []:
+        if isinstance(item, str):
+            questions.append(item)
+            continue
+        if isinstance(item, (list, tuple)):
+            if item and isinstance(item[0], str):
+                questions.append(item[0])
+            continue
+        if not isinstance(item, dict) or item.get("role") != "user":
+            continue
+        text = _content_text(item.get("content"))
+        if text.strip():
+            questions.append(text.strip())
+    return questions
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return " ".join(_content_text(c) for c in content)
+    return ""
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer text (escaped) with a short list of its sources."""
+    body = esc(answer.answer).replace("\n", "  \n")
+    if not answer.citations:
+        return body
+    groups: dict[tuple[str, str], list[int]] = {}
+    for c in answer.citations:
+        groups.setdefault((c.title, section_path(c.section)), []).append(c.n)
+    lines = ["**来源**"]
+    for (title, section), ns in groups.items():
+        lines.append("".join(f"[{n}]" for n in ns) + f" 《{esc(title)}》" + (f"（{esc(section)}）" if section else ""))
+    return body + "\n\n" + "  \n".join(lines)
+
+
+def _mark_spans(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """Escape ``text`` and wrap each (start, end, label) span in <mark>."""
+    out, pos = [], 0
+    for start, end, label in sorted(spans):
+        start, end = max(start, pos), min(end, len(text))
+        if start >= end:
+            continue
+        out.append(esc(text[pos:start]))
+        out.append(f'<mark class="qa-cite">{esc(text[start:end])}</mark><sup>[{esc(label)}]</sup>')
+        pos = end
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def sources_html(answer: Answer) -> str:
+    """One card per supporting passage: title, section path, the passage with
+    each cited sentence highlighted."""
+    if not answer.citations and not answer.hits:
+        return '<div class="qa-sources qa-empty">没有找到相关段落。</div>'
+    cards: list[tuple[Chunk | None, list]] = []
+    for c in answer.citations:
+        chunk = next((h.chunk for h in answer.hits if h.chunk.doc_id == c.doc_id
+                      and h.chunk.start <= c.start and c.end <= h.chunk.end), None)
+        for existing, cites in cards:
+            if chunk is not None and existing is chunk:
+                cites.append(c)
+                break
+        else:
+            cards.append((chunk, [c]))
+    parts = ['<div class="qa-sources">']
+    if not answer.citations:  # not found: show the nearest passages, unmarked
+        parts.append('<div class="qa-note">最接近的段落（仅供参考）：</div>')
+        for hit in answer.hits[:3]:
+            parts.append(_card(hit.chunk.title, hit.chunk.section, esc(hit.chunk.text), f"#{hit.rank}"))
+    for chunk, cites in cards:
+        label = "".join(f"[{c.n}]" for c in cites)
+        if chunk is None:
+            c = cites[0]
+            body = f'<mark class="qa-cite">{esc(c.text)}</mark>'
+            parts.append(_card(c.title, c.section, body, label))
+        else:
+            spans = [(c.start - chunk.start, c.end - chunk.start, str(c.n)) for c in cites]
+            parts.append(_card(chunk.title, chunk.section, _mark_spans(chunk.text, spans), label))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _card(title: str, section: list[str], body_html: str, label: str) -> str:
+    section_text = section_path(section)
+    return (
+        '<div class="qa-card">'
+        f'<div class="qa-card-head"><span class="qa-label">{esc(label)}</span> '
+        f'<span class="qa-title">《{esc(title)}》</span></div>'
+        + (f'<div class="qa-section">{esc(section_text)}</div>' if section_text else "")
+        + f'<div class="qa-passage">{body_html}</div></div>'
+    )
+
+
+def ask(question: str, history: Any = None, top_k: int | None = None) -> tuple[str, str]:
+    """Answer a question (follow-ups use the earlier questions) → (answer
+    markdown, sources HTML)."""
+    try:
+        answer = assistant().ask(question or "", top_k=top_k, history=history_questions(history) or None)
+    except QueryError as exc:
+        return f"请输入问题。（{esc(exc)}）", ""
+    return answer_markdown(answer), sources_html(answer)
+
+
+# --------------------------------------------------------------------------- precedent search
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def highlight_overlap(text: str, query: str) -> str:
+    """Escape ``text`` and <mark> every run of characters that belongs to a
+    character bigram (or a Latin word / number) the query shares."""
+    q = _norm(query)
+    grams = {q[i:i + 2] for i in range(len(q) - 1) if re.fullmatch(r"[\w\u3400-\u9fff]{2}", q[i:i + 2])}
+    words = {w for w in re.findall(r"[a-z0-9]{2,}", q)}
+    t = _norm(text) if len(_norm(text)) == len(text) else text.lower()
+    marked = [False] * len(text)
+    for i in range(len(t) - 1):
+        if t[i:i + 2] in grams:
+            marked[i] = marked[i + 1] = True
+    for w in words:
+        for m in re.finditer(re.escape(w), t):
+            for j in range(m.start(), min(m.end(), len(text))):
+                marked[j] = True
+    out, i = [], 0
+    while i < len(text):
+        j = i
+        while j < len(text) and marked[j] == marked[i]:
+            j += 1
+        piece = esc(text[i:j])
+        out.append(f'<mark class="qa-hl">{piece}</mark>' if marked[i] else piece)
+        i = j
+    return "".join(out)
+
+
+def best_quote(chunk: Chunk, query: str, limit: int = 120) -> str:
+    """The passage sentence that shares the most of the query's terms."""
+    terms = question_terms(query)
+    spans = sentences(chunk)
+    if not spans:
+        text = chunk.text.strip()
+    else:
+        text = max(spans, key=lambda s: coverage(terms, s.text)).text
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def citation_line(chunk: Chunk, query: str) -> str:
+    """``《标题》（章节）：“引文”``"""
+    section = section_path(chunk.section)
+    return f"《{chunk.title}》" + (f"（{section}）" if section else "") + f"：“{best_quote(chunk, query)}”"
+
+
+def make_filter(doc_ids: Iterable[str] | str | None = None, title_contains: str | None = None,
+                year: int | float | str | None = None) -> Filter | None:
+    if isinstance(doc_ids, str):
+        doc_ids = [doc_ids] if doc_ids else []
+    ids = frozenset(d for d in (doc_ids or []) if d)
+    title = (title_contains or "").strip() or None
+    year_value = None
+    if year not in (None, "", 0):
+        try:
+            year_value = int(float(year))
+        except (TypeError, ValueError):
+            year_value = None
+    where = Filter(doc_ids=ids or None, title_contains=title, year=year_value)
+    return where if where else None
+
+
+def search_results(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | None = None,
+                   title_contains: str | None = None, year: int | float | str | None = None,
+                   mode: str = "hybrid") -> list[dict]:
+    """Search hits as plain dicts (the shape exported to CSV / Markdown)."""
+    mode = mode if mode in MODES else "hybrid"
+    hits: list[Hit] = assistant().searcher.search(text or "", int(top_k or 5), mode,
+                                                  where=make_filter(doc_ids, title_contains, year))
+    return [{
+        "rank": h.rank, "score": round(float(h.score), 4), "doc_id": h.chunk.doc_id,
+        "title": h.chunk.title, "section": section_path(h.chunk.section), "source": h.chunk.source,
+        "citation": citation_line(h.chunk, text), "text": h.chunk.text,
+    } for h in hits]
+
+
+def results_rows(results: list[dict]) -> list[list]:
+    return [[r["rank"], r["score"], r["title"], r["section"], r["citation"], r["source"]] for r in results]
+
+
+def results_html(results: list[dict], query: str) -> str:
+    if not results:
+        return '<div class="qa-sources qa-empty">没有找到匹配的段落。</div>'
+    parts = ['<div class="qa-sources">']
+    for r in results:
+        parts.append(
+            '<div class="qa-card">'
+            f'<div class="qa-card-head"><span class="qa-label">#{r["rank"]}</span> '
+            f'<span class="qa-title">《{esc(r["title"])}》</span> '
+            f'<span class="qa-score">得分 {esc(r["score"])}</span></div>'
+            + (f'<div class="qa-section">{esc(r["section"])}</div>' if r["section"] else "")
+            + f'<div class="qa-citation">{esc(r["citation"])}</div>'
+            f'<div class="qa-passage">{highlight_overlap(r["text"], query)}</div></div>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def search_precedents(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | None = None,
+                      title_contains: str | None = None, year: int | float | str | None = None,
+                      mode: str = "hybrid") -> tuple[list[list], str, list[dict]]:
+    """→ (table rows, result HTML with overlapping terms highlighted, raw results)."""
+    try:
+        results = search_results(text, top_k, doc_ids, title_contains, year, mode)
+    except QueryError as exc:
+        return [], f'<div class="qa-sources qa-empty">请输入检索内容。（{esc(exc)}）</div>', []
+    return results_rows(results), results_html(results, text), results
+
+
+def _csv_safe(value: Any) -> Any:
+    """Spreadsheet formula injection guard."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def export_results(results: list[dict], fmt: str = "csv", directory: str | Path | None = None) -> str | None:
+    """Write search results to a CSV or Markdown file; returns its path."""
+    if not results:
+        return None
+    fmt = "md" if str(fmt).lower() in ("md", "markdown") else "csv"
+    out_dir = Path(directory or tempfile.mkdtemp(prefix="qa-export-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"precedents-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+    if fmt == "csv":
+        with path.open("w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(SEARCH_HEADERS + ["段落"])
+            for r in results:
+                writer.writerow([_csv_safe(v) for v in (r["rank"], r["score"], r["title"], r["section"],
+                                                        r["citation"], r["source"], r["text"])])
+    else:
+        lines = ["# 检索先例", ""]
+        for r in results:
+            lines += [f"{r['rank']}. {r['citation']}", f"   - 来源：{r['source']}（得分 {r['score']}）", ""]
+        path.write_text("\n".join(lines), encoding="utf-8")
+    return str(path)
+
+
+# --------------------------------------------------------------------------- corpus
+
+def list_documents() -> list[list]:
+    manifest = assistant().searcher.manifest or {}
+    rows = [[doc_id, d.get("title", ""), d.get("source", ""), d.get("chunks", 0), d.get("chars", 0), "已索引"]
+            for doc_id, d in sorted(manifest.get("documents", {}).items(), key=lambda kv: kv[1].get("source", ""))]
+    for source, f in sorted(manifest.get("failed", {}).items()):
+        rows.append(["", "", source, 0, 0, f"失败：{f.get('error', '')}"])
+    return rows
+
+
+def document_choices() -> list[tuple[str, str]]:
+    manifest = assistant().searcher.manifest or {}
+    return [(f"{d.get('title', doc_id)} ({d.get('source', '')})", doc_id)
+            for doc_id, d in sorted(manifest.get("documents", {}).items(), key=lambda kv: kv[1].get("source", ""))]
+
+
+def max_upload_bytes() -> int:
+    try:
+        mb = float(os.environ.get("QA_MAX_UPLOAD_MB", "20"))
+    except ValueError:
+        mb = 20.0
+    return int(mb * 1024 * 1024)
+
+
+def sanitize_filename(name: str) -> str:
+    """A safe base name: no directories, no hidden or README names, only
+    letters (any script), digits, ``-``, ``_`` and ``.``."""
+    base = unicodedata.normalize("NFKC", str(name)).replace("\\", "/").split("/")[-1]
+    base = re.sub(r"[^\w.\-\u3400-\u9fff]+", "_", base).strip("._ ")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = (stem or "upload")[:100]
+    if stem.lower().startswith("readme"):
+        stem = "upload_" + stem
+    return f"{stem}.{suffix.lower()}" if suffix else stem
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+
+
+def upload_files(paths: Iterable[str | Path] | None,
+                 progress: Callable[[str, int, int], None] | None = None) -> tuple[str, list[list], list[list]]:
+    """Copy uploads into the corpus (sanitized names), build incrementally,
+    refresh the searcher → (summary markdown, rejected [file, reason], documents)."""
+    a = assistant()
+    corpus = Path(a.settings.corpus)
+    corpus.mkdir(parents=True, exist_ok=True)
+    limit = max_upload_bytes()
+    accepted: list[str] = []
+    rejected: list[list] = []
+    for raw in paths or []:
+        src = Path(raw if isinstance(raw, (str, Path)) else getattr(raw, "name", raw))
+        shown = src.name
+        suffix = src.suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            rejected.append([shown, f"不支持的文件类型 '{suffix or '(无)'}'（支持：{', '.join(sorted(SUPPORTED_SUFFIXES))}）"])
+            continue
+        if not src.is_file():
+            rejected.append([shown, "文件不存在"])
+            continue
+        size = src.stat().st_size
+        if size > limit:
+            rejected.append([shown, f"文件过大（{size / 1048576:.1f} MB，上限 {limit / 1048576:g} MB）"])
+            continue
+        if size == 0:
+            rejected.append([shown, "空文件"])
+            continue
+        name = sanitize_filename(shown)
+        target = corpus / name
+        n = 1
+        while target.exists() and not _same_file(target, src):
+            stem, suffix2 = Path(name).stem, Path(name).suffix
+            target = corpus / f"{stem}_{n}{suffix2}"
+            n += 1
+        if not target.resolve().is_relative_to(corpus.resolve()):
+            rejected.append([shown, "非法文件名"])
+            continue
+        if not target.exists():
+            shutil.copyfile(src, target)
+        accepted.append(target.name)
+    if not accepted:
+        return "没有新文件加入语料库。", rejected, list_documents()
+    from qa.build import build
+
+    with _build_lock:
+        report = build(a.settings, progress=progress)
+        a.searcher.refresh()
+    failed = (a.searcher.manifest or {}).get("failed", {})
+    for name in accepted:
+        if name in failed:
+            rejected.append([name, f"无法读取：{failed[name].get('error', '')}"])
+    lines = [f"已加入 {len(accepted)} 个文件：{esc('、'.join(accepted))}",
+             f"索引更新：新增 {len(report.added)}，修改 {len(report.changed)}，删除 {len(report.removed)}，"
+             f"共 {report.documents} 篇文档、{report.chunks} 个段落。"]
+    if report.errors:
+        lines.append("错误：" + esc("；".join(map(str, report.errors))))
+    return "  \n".join(lines), rejected, list_documents()
+
+
+# --------------------------------------------------------------------------- evaluation
+
+def _load_questions(path: str | Path) -> list[dict]:
+    items = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            items.append(json.loads(line))
+    return items
+
+
+def run_evaluation(file: str | Path | None, modes: Iterable[str] | None = None, top_k: int = 5) -> tuple[list[list], str]:
+    """Retrieval evaluation on a JSONL file of ``{"question", "evidence": [...]}``:
+    per mode, the share of questions whose evidence appears in the top-k
+    passages (recall@k), mean reciprocal rank and the answer's evidence rate.
+    → (table rows, summary markdown)."""
+    from qa.settings import PROJECT_ROOT
+
+    path = Path(file) if file else PROJECT_ROOT / "tests" / "data" / "dev_questions.jsonl"
+    try:
+        items = _load_questions(path)
+    except (OSError, ValueError) as exc:
+        return [], f"无法读取评测文件：{esc(exc)}"
+    modes = [m for m in (modes or ["hybrid"]) if m in MODES] or ["hybrid"]
+    a = assistant()
+    rows = []
+    for mode in modes:
+        found = rr = answered = 0
+        started = time.perf_counter()
+        for item in items:
+            evidence = [e for e in item.get("evidence", []) if e]
+            hits = a.searcher.search(item["question"], top_k, mode)
+            rank = next((h.rank for h in hits if any(e in h.chunk.text for e in evidence)), None)
+            if rank:
+                found += 1
+                rr += 1 / rank
+            if mode == "hybrid":
+                ans = a.ask(item["question"], top_k=6)
+                answered += any(e in ans.answer or any(e in c.text for c in ans.citations) for e in evidence)
+        n = max(1, len(items))
+        rows.append([mode, len(items), round(found / n, 3), round(rr / n, 3),
+                     round(answered / n, 3) if mode == "hybrid" else "",
+                     round((time.perf_counter() - started) * 1000 / n, 1)])
+    summary = f"评测文件：{esc(path.name)}，{len(items)} 个问题，top-k = {top_k}。"
+    return rows, summary
+
+
+EVAL_HEADERS = ["检索模式", "问题数", f"Recall@k", "MRR", "答案含证据", "平均耗时(ms)"]

@@ -1,0 +1,161 @@
+"""The second real corpus: 72 government work reports and NPC resolutions
+(1954-2025), one JSON object per line, scraped from wikisource.
+
+It loads as 72 documents (one per line, never split), cleans to simplified
+text without the wikisource licence footer, and chunks along the reports' own
+outline. The file is read in place (the shared folder is read-only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import opencc
+import pytest
+
+from qa.chunking import chunk_documents
+from qa.ingest import ingest
+
+# CI clones the repo next to a copy of shared/, as on the developer machines (/work/main, /work/shared).
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus-extra"
+FILE = CORPUS / "government_work_reports.jsonl"
+
+pytestmark = pytest.mark.skipif(not FILE.is_file(), reason=f"{FILE} not available")
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return [json.loads(line) for line in FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def built():
+    started = time.perf_counter()
+    result = ingest(CORPUS, files=[FILE])
+    chunks = chunk_documents(result.documents)
+    return result, chunks, time.perf_counter() - started
+
+
+@pytest.fixture(scope="module")
+def docs(built):
+    return built[0].documents
+
+
+@pytest.fixture(scope="module")
+def chunks(built):
+    return built[1]
+
+
+def _report(docs, year: int):
+    (doc,) = [d for d in docs if d.year == year and d.title.startswith(f"{year}年")]
+    return doc
+
+
+def _top_sections(chunks, doc_id: str) -> list[str]:
+    tops: list[str] = []
+    for chunk in chunks:
+        if chunk.doc_id == doc_id and chunk.section and chunk.section[0] not in tops:
+            tops.append(chunk.section[0])
+    return tops
+
+
+def test_ingest_and_chunk_the_whole_file_quickly(built):
+    result, chunks, seconds = built
+    assert result.errors == []
+    assert len(chunks) > 2000
+    assert seconds < 20, f"ingest + chunk took {seconds:.1f}s"
+
+
+def test_one_document_per_line(rows, docs):
+    assert len(rows) == 72
+    assert len(docs) == 72
+    assert [d.doc_id for d in docs] == [f"government_work_reports.jsonl#L{k}" for k in range(1, 73)]
+    assert all(d.source == "government_work_reports.jsonl" for d in docs)
+    # titles come from the JSON, in the documents' normal form (full-width brackets -> half-width)
+    assert [d.title for d in docs] == [r["title"].replace("（", "(").replace("）", ")") for r in rows]
+    for doc in docs:
+        assert doc.text.startswith(doc.title + "\n")
+
+
+def test_metadata_is_kept_for_filters(rows, docs):
+    for row, doc in zip(rows, docs):
+        assert doc.meta == {"url": row["url"], "year": row["year"]}
+    years = sorted(d.year for d in docs if d.year is not None)
+    assert len(years) == 52 and years[0] == 1954 and years[-1] == 2025
+    resolutions = [d for d in docs if d.year is None]
+    assert len(resolutions) == 20 and all(d.title.endswith("关于政府工作报告的决议") for d in resolutions)
+
+
+def test_early_reports_are_converted_to_simplified(rows, docs):
+    t2s = opencc.OpenCC("t2s")
+    raw_1954 = next(r["content"] for r in rows if r["year"] == "1954")
+    assert "我們第一届全國人民代表大會" in raw_1954
+    assert "我们第一届全国人民代表大会第一次会议" in _report(docs, 1954).text
+    for doc in docs:
+        assert t2s.convert(doc.text) == doc.text, doc.doc_id
+
+
+def test_full_width_forms_are_normalised(rows, docs):
+    assert "一、１９９６年国内工作的回顾" in next(r["content"] for r in rows if r["year"] == "1997")
+    for doc in docs:
+        assert not re.search("[\uff01-\uff5e\u3000\u200b]", doc.text), doc.doc_id
+    assert "一、1996年国内工作的回顾" in _report(docs, 1997).text
+
+
+def test_wikisource_licence_footer_is_gone(rows, docs):
+    assert all("Public domain" in r["content"] for r in rows if "本作品" in r["content"])
+    for doc in docs:
+        for junk in ("本作品", "公有领域", "Public domain", "维基文库", "\nfalse"):
+            assert junk not in doc.text, (doc.doc_id, junk)
+    assert _report(docs, 2025).text.endswith("为以中国式现代化全面推进强国建设、民族复兴伟业不懈奋斗!")
+
+
+def test_lines_broken_around_links_are_joined(rows, docs):
+    raw = rows[1]["content"]
+    assert "李强所作的\n政府工作报告\n。会议" in raw
+    assert "听取和审议了国务院总理李强所作的政府工作报告。会议充分肯定国务院过去一年的工作" in docs[1].text
+
+
+def test_2025_report_follows_its_outline(docs, chunks):
+    doc = _report(docs, 2025)
+    assert _top_sections(chunks, doc.doc_id) == [
+        "一、2024年工作回顾", "二、2025年经济社会发展总体要求和政策取向", "三、2025年政府工作任务"]
+    (fact,) = [c for c in chunks if c.doc_id == doc.doc_id and "国内生产总值达到134.9万亿元" in c.text]
+    assert fact.section == ["一、2024年工作回顾"]
+    first = next(c for c in chunks if c.doc_id == doc.doc_id)
+    assert first.section == [] and first.text.startswith(doc.title + "\n各位代表:")
+
+
+@pytest.mark.parametrize("year", [2025, 2024, 2022, 2021, 2019, 2016, 2015, 2014, 2012, 2010, 2009])
+def test_recent_reports_open_with_a_review_of_the_past_year(docs, chunks, year):
+    tops = _top_sections(chunks, _report(docs, year).doc_id)
+    assert tops[0] == f"一、{year - 1}年工作回顾"
+    assert all(re.match("^[一二三四五六七八九十]+、", label) for label in tops), tops
+
+
+def test_2024_report_path_does_not_start_with_the_byline(docs, chunks):
+    # the 2024 page opens "国务院总理\n李 强\n各位代表:" -- a byline, not a part of the report
+    doc = _report(docs, 2024)
+    assert "\n李 强\n" in doc.text
+    assert _top_sections(chunks, doc.doc_id) == [
+        "一、2023年工作回顾", "二、2024年经济社会发展总体要求和政策取向", "三、2024年政府工作任务"]
+
+
+def test_no_junk_in_section_paths(chunks):
+    enumerator = re.compile("^[一二三四五六七八九十]+条?[是要]$")
+    for chunk in chunks:
+        for label in chunk.section:
+            assert not enumerator.match(label), (chunk.doc_id, label)
+            assert label not in ("李强", "李克强", "国务院总理", "周恩来", "Public domain", "false"), (chunk.doc_id, label)
+            assert "公有领域" not in label and "著作权法" not in label, (chunk.doc_id, label)
+
+
+def test_chunks_slice_back_and_stay_bounded(docs, chunks):
+    by_id = {d.doc_id: d for d in docs}
+    for chunk in chunks:
+        assert by_id[chunk.doc_id].text[chunk.start:chunk.end] == chunk.text
+        assert len(chunk.text) <= 600
+        assert chunk.meta == by_id[chunk.doc_id].meta
