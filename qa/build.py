@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from qa.chunking import chunk_documents
+from qa.chunking import chunk_documents, sentence_spans
 from qa.embedding import get_embedder
 from qa.index.local import LocalIndex, search_text
 from qa.index.storage import IndexMismatch, build_lock, load_index, read_manifest, write_version
@@ -70,6 +70,20 @@ def _known_hashes(manifest: dict | None) -> dict[str, str]:
         return {}
     failed = {s: f["sha256"] for s, f in manifest.get("failed", {}).items()}
     return {**manifest.get("sources", {}), **failed}
+
+
+def embed_sentences(embedder, chunks: list, show_progress: bool = False) -> list:
+    """Vectors of every sentence of every chunk, for the reranker: a passage
+    matches when one of its sentences answers the question, and a whole
+    chunk's vector dilutes that sentence among the others."""
+    spans = [[chunk.text[a:b] for a, b in sentence_spans(chunk.text, 0, len(chunk.text))] or [chunk.text]
+             for chunk in chunks]
+    flat = embedder.encode_documents([s for group in spans for s in group], progress=show_progress)
+    out, cursor = [], 0
+    for group in spans:
+        out.append(flat[cursor:cursor + len(group)])
+        cursor += len(group)
+    return out
 
 
 def build(settings: Settings, rebuild: bool = False, progress: Progress | None = None,
@@ -132,11 +146,12 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
         if progress:
             progress("embed", 0, len(chunks))
         vectors = embedder.encode_documents([search_text(c) for c in chunks], progress=show_progress)
+        sentence_vectors = embed_sentences(embedder, chunks, show_progress)
         report.embedded = len(chunks)
         if progress:
             progress("embed", len(chunks), len(chunks))
         lap("embed")
-        index.add(chunks, vectors)
+        index.add(chunks, vectors, sentence_vectors=sentence_vectors)
         lap("index")
 
         sources = {s: h for s, h in hashes.items() if s not in failed}

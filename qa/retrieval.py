@@ -15,6 +15,7 @@ import threading
 from qa.cleaning import normalize_text
 from qa.embedding import get_embedder
 from qa.glossary import expand_english, is_english
+from qa.index.fusion import rrf
 from qa.index.protocol import MODES, Filter
 from qa.index.storage import current_dir, load_index
 from qa.models import Hit
@@ -47,10 +48,10 @@ class Searcher:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.embedder = get_embedder(settings.model, settings.batch_size)
         self._lock = threading.Lock()
         self._version = None
-        self.refresh()
+        self.refresh()  # first: a missing or mismatched index is reported before the model loads
+        self.embedder = get_embedder(settings.model, settings.batch_size)
 
     def refresh(self) -> bool:
         """Load the current index version if it changed; True when it did."""
@@ -62,6 +63,19 @@ class Searcher:
             self.index, self.manifest, self._version = index, manifest, version
         logger.info("loaded index %s (%d chunks)", version, len(index))
         return True
+
+    def _rerank(self, index, ranked: list, vector) -> list:
+        """Second stage over the fused candidates: rank by each passage's best
+        sentence similarity, fused with the first-stage rank (weight
+        ``rerank_weight``); measured in docs/retrieval.md."""
+        scores = index.sentence_scores([chunk for chunk, _ in ranked], vector) if ranked else None
+        if scores is None:
+            return ranked
+        by_sentence = sorted(range(len(ranked)), key=lambda i: -scores[i])
+        return [(ranked[i][0], score) for i, score in rrf(
+            [[(i, 0.0) for i in range(len(ranked))], [(i, 0.0) for i in by_sentence]],
+            [1 - self.settings.rerank_weight, self.settings.rerank_weight], self.settings.rrf_k,
+        )]
 
     def search(self, query: str, top_k: int | None = None, mode: str | None = None,
                where: Filter | None = None) -> list[Hit]:
@@ -76,6 +90,8 @@ class Searcher:
         lexical = expand_english(text) if is_english(text) else text
         ranked = index.search(lexical, vector, depth, mode, where,
                               dense_weight=self.settings.dense_weight, rrf_k=self.settings.rrf_k)
+        if mode == "hybrid" and self.settings.rerank:
+            ranked = self._rerank(index, ranked, vector)
         hits: list[Hit] = []
         seen: set[str] = set()
         for chunk, score in ranked:

@@ -33,6 +33,8 @@ class Settings:
     dense_weight: float = 0.5
     rrf_k: int = 60
     rerank: bool = True
+    #: weight of the best-sentence ranking in the second stage
+    rerank_weight: float = 0.7
     batch_size: int = 16
     llm_base_url: str | None = None
     llm_model: str | None = None

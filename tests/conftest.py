@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-APP_ROOT = Path(__file__).resolve().parent.parent
+ROOT = APP_ROOT = Path(__file__).resolve().parent.parent
+SEED_CORPUS = ROOT / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 #: a report whose passage holds markup; the UI must show it as text
 APP_XSS_NAME = "xss_safety_report.txt"
@@ -89,3 +92,31 @@ def app_server(app_workdir):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory):
+    """(settings, report) of an index built once from a private copy of the seeds
+    (real model, real index; tests never touch the checkout's index/)."""
+    from qa.build import build
+    from qa.settings import Settings
+
+    base = tmp_path_factory.mktemp("seed")
+    corpus = base / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    settings = Settings.from_env(corpus=corpus, index=base / "index")
+    return settings, build(settings)
+
+
+@pytest.fixture(scope="session")
+def searcher(built_index):
+    from qa.retrieval import Searcher
+
+    return Searcher(built_index[0])
+
+
+@pytest.fixture(scope="session")
+def assistant(searcher):
+    from qa.answers import Assistant
+
+    return Assistant(searcher.settings, searcher)

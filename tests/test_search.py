@@ -58,7 +58,7 @@ def test_queries_without_words_are_refused_clearly(searcher, query):
         searcher.search(query)
 
 
-@pytest.mark.parametrize("query", ["教育" * 5000, "😀 教师 培训 😀", "SELECT * FROM chunks; --", ".*[(", "學校 school 学校"])
+@pytest.mark.parametrize("query", ["教育" * 5000, "😀 教师 培训 😀", "SELECT * FROM chunks; --", "教师.*[(培训", "學校 school 学校"])
 def test_odd_queries_do_not_crash(searcher, query):
     assert isinstance(searcher.search(query, top_k=3), list)
 

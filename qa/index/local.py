@@ -51,13 +51,15 @@ class LocalIndex:
         self._vectors = make_vector_index(dim)
         self._chunks: dict[int, Chunk] = {}
         self._tokens: dict[int, list[str]] = {}
+        self._sentences: dict[int, np.ndarray] = {}  # chunk id -> its sentence vectors
         self._next_id = 0
         self._bm25: bm25s.BM25 | None = None
         self._bm25_ids = np.zeros(0, dtype="int64")
 
     # --- writing ----------------------------------------------------------
 
-    def add(self, chunks: list[Chunk], vectors: np.ndarray, tokens: list[list[str]] | None = None) -> None:
+    def add(self, chunks: list[Chunk], vectors: np.ndarray, tokens: list[list[str]] | None = None,
+            sentence_vectors: list[np.ndarray] | None = None) -> None:
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
         if len(chunks) == 0:
@@ -70,9 +72,11 @@ class LocalIndex:
         self._next_id += len(chunks)
         self._vectors.add_with_ids(np.ascontiguousarray(vectors, dtype="float32"), ids)
         tokens = tokens if tokens is not None else [tokenize(search_text(c)) for c in chunks]
-        for i, chunk, toks in zip(ids.tolist(), chunks, tokens):
+        for n, (i, chunk, toks) in enumerate(zip(ids.tolist(), chunks, tokens)):
             self._chunks[i] = chunk
             self._tokens[i] = toks
+            if sentence_vectors is not None:
+                self._sentences[i] = np.asarray(sentence_vectors[n], dtype="float32").reshape(-1, self.dim)
         self._bm25 = None
 
     def delete(self, doc_ids: Iterable[str]) -> int:
@@ -82,6 +86,7 @@ class LocalIndex:
             self._vectors.remove_ids(np.asarray(ids, dtype="int64"))
             for i in ids:
                 del self._chunks[i], self._tokens[i]
+                self._sentences.pop(i, None)
             self._bm25 = None
         return len(ids)
 
@@ -152,6 +157,18 @@ class LocalIndex:
             raise ValueError(f"unknown search mode {mode!r} (use bm25, dense or hybrid)")
         return [(self._chunks[i], score) for i, score in ranked]
 
+    def sentence_scores(self, chunks: list[Chunk], vector: np.ndarray) -> np.ndarray | None:
+        """Best sentence similarity of each chunk to the query, or None when
+        the index holds no sentence vectors (built without them)."""
+        if not self._sentences:
+            return None
+        by_chunk_id = {c.chunk_id: i for i, c in self._chunks.items()}
+        scores = []
+        for chunk in chunks:
+            matrix = self._sentences.get(by_chunk_id[chunk.chunk_id])
+            scores.append(float(np.max(matrix @ vector)) if matrix is not None and len(matrix) else -1.0)
+        return np.asarray(scores, dtype="float32")
+
     def vectors_of(self, chunks: list[Chunk]) -> np.ndarray:
         """Stored vectors of these chunks (the reranker and incremental builds reuse them)."""
         by_chunk_id = {c.chunk_id: i for i, c in self._chunks.items()}
@@ -185,6 +202,9 @@ class LocalIndex:
                     for i, c in sorted(self._chunks.items())
                 ),
             )
+            db.execute("CREATE TABLE sentences (id INTEGER PRIMARY KEY, vectors BLOB)")
+            db.executemany("INSERT INTO sentences VALUES (?,?)",
+                           ((i, m.astype("float32").tobytes()) for i, m in sorted(self._sentences.items())))
             db.execute("CREATE TABLE state (next_id INTEGER)")
             db.execute("INSERT INTO state VALUES (?)", (self._next_id,))
         db.close()
@@ -199,6 +219,8 @@ class LocalIndex:
                 i = int(row[0])
                 index._chunks[i] = Chunk(row[1], row[2], row[3], row[4], json.loads(row[5]), row[6], row[7], row[8], json.loads(row[9]))
                 index._tokens[i] = row[10].split("\t") if row[10] else []
+            for i, blob in db.execute("SELECT id, vectors FROM sentences"):
+                index._sentences[int(i)] = np.frombuffer(blob, dtype="float32").reshape(-1, dim)
             index._next_id = int(db.execute("SELECT next_id FROM state").fetchone()[0])
         finally:
             db.close()
