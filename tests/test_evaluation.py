@@ -274,14 +274,12 @@ def test_cli_prints_bad_lines_as_warnings(tmp_path, capsys):
 # --- end to end ----------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_eval_cli_end_to_end_matches_official_scorer(tmp_path):
-    if not (ROOT / "index" / "current").exists():
-        pytest.skip("no built index; run `python -m qa build`")
+def test_eval_cli_end_to_end_matches_official_scorer(tmp_path, built_index):
     report = tmp_path / "report"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     out = subprocess.run(
         [sys.executable, "-c", "import sys; from qa.evaluation import main; sys.exit(main(sys.argv[1:]))",
-         str(DEV), "--mode", "bm25,hybrid", "--report", str(report)],
+         str(DEV), "--mode", "bm25,hybrid", "--report", str(report), "--index", str(built_index[0].index)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -313,3 +311,6 @@ def test_eval_cli_end_to_end_matches_official_scorer(tmp_path):
         r5, mrr = _official(DEV, report / f"run-{name}.jsonl")
         overall = configs[name]["overall"]
         assert (round(overall["R@5"], 3), round(overall["MRR@10"], 3)) == (r5, mrr), name
+    # the chosen default reaches the dev-set targets of the quality issue
+    hybrid = configs["hybrid"]["overall"]
+    assert hybrid["R@5"] >= 0.93 and hybrid["MRR@10"] >= 0.85, hybrid
