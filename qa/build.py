@@ -52,7 +52,8 @@ def _chunking_config(settings: Settings) -> dict:
 
 
 def is_stale(settings: Settings) -> bool:
-    """Whether ``qa build`` would change anything (used by ``make run``)."""
+    """Whether ``qa build`` would change anything: the corpus, model or
+    chunking differs from what the index was built from."""
     try:
         manifest = read_manifest(settings.index)
     except Exception:

@@ -93,11 +93,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"index {settings.index}: {report.documents} documents, {report.chunks} chunks")
         print("time: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
               + f" (total {time.perf_counter() - started:.2f}s)")
-    for error in report.errors:
-        print(f"warning: skipped {error}", file=sys.stderr)
-    if report.errors:
-        print(f"{len(report.errors)} warning(s)", file=sys.stderr)
-    return 0
+    return _report_errors(report.errors)
 
 
 # --- search -----------------------------------------------------------------

@@ -50,15 +50,13 @@ class Embedder:
     """A loaded model plus the prompts it expects; one per process (``get_embedder``)."""
 
     def __init__(self, name: str, batch_size: int = 16):
-        if not _in_hf_cache(name) and not Path(name).expanduser().exists() and name != DEFAULT_MODEL:
-            logger.info("model %s is not cached locally; trying the hub", name)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        if name == DEFAULT_MODEL or Path(name).expanduser().exists():
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
         self.name = name
         self.path = resolve_model(name)
+        if Path(self.path).exists():
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local copy needs no hub round trips
+        from sentence_transformers import SentenceTransformer
+
         self.batch_size = batch_size
         self.model = SentenceTransformer(self.path, device="cpu")
         if "e5" in name.lower() and "query" not in (self.model.prompts or {}):

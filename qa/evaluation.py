@@ -54,11 +54,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from qa.index.protocol import MODES
 from qa.questions import Question, read_questions
 
 logger = logging.getLogger(__name__)
 
-MODES = ("bm25", "dense", "hybrid")
 RECALL_KS = (1, 3, 5, 10)
 #: our metric name -> ranx metric name (Recall@k is deliberately the hit rate, see module docstring)
 RANX_METRICS: dict[str, str] = {

@@ -466,4 +466,4 @@ def run_evaluation(file: str | Path | None, modes: Iterable[str] | None = None, 
     return rows, summary
 
 
-EVAL_HEADERS = ["检索模式", "问题数", f"Recall@k", "MRR", "答案含证据", "平均耗时(ms)"]
+EVAL_HEADERS = ["检索模式", "问题数", "Recall@k", "MRR", "答案含证据", "平均耗时(ms)"]

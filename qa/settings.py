@@ -8,7 +8,7 @@ the pipeline the same way. Environment variables use the ``QA_`` prefix
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 30.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def chunking(self) -> ChunkSettings:
@@ -53,7 +52,7 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"QA_{f.name.upper()}")
-            if raw is None or f.name == "extra":
+            if raw is None:
                 continue
             values[f.name] = _convert(f.name, raw)
         if env.get("QA_LLM_BASE_URL") is None and env.get("OPENAI_BASE_URL"):

@@ -83,12 +83,16 @@ def test_chat_answers_with_citations_and_highlighted_source(app_page):
     page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
 
 
+def _search(page, text: str, ready: str) -> None:
+    _open_tab(page, "检索先例 Search")
+    page.fill("#search-query textarea", text)
+    page.click("#search-btn")
+    page.wait_for_selector(ready)
+
+
 def test_precedent_search_highlights_overlap_and_cites(app_page):
     page = app_page
-    _open_tab(page, "检索先例 Search")
-    page.fill("#search-query textarea", "开展校长、教师交流工作，实行划片交流")
-    page.click("#search-btn")
-    page.wait_for_selector("#search-results mark.qa-hl")
+    _search(page, "开展校长、教师交流工作，实行划片交流", "#search-results mark.qa-hl")
     text = page.inner_text("#search-results")
     assert re.search(r"《[^》]+》.*：“.+”", text), text
     assert "教师交流" in " ".join(page.locator("#search-results mark.qa-hl").all_inner_texts())
@@ -118,10 +122,7 @@ def test_corpus_tab_lists_documents(app_page):
 
 def test_markup_in_reports_is_shown_as_text(app_page):
     page = app_page
-    _open_tab(page, "检索先例 Search")
-    page.fill("#search-query textarea", "网络安全演练 攻击样本 拦截")
-    page.click("#search-btn")
-    page.wait_for_selector("#search-results .qa-card")
+    _search(page, "网络安全演练 攻击样本 拦截", "#search-results .qa-card")
     results = page.inner_text("#search-results")
     assert "<script>alert(1)</script>" in results
     assert "<img src=x onerror=alert(1)>" in results

@@ -169,12 +169,6 @@ class LocalIndex:
             scores.append(float(np.max(matrix @ vector)) if matrix is not None and len(matrix) else -1.0)
         return np.asarray(scores, dtype="float32")
 
-    def vectors_of(self, chunks: list[Chunk]) -> np.ndarray:
-        """Stored vectors of these chunks (the reranker and incremental builds reuse them)."""
-        by_chunk_id = {c.chunk_id: i for i, c in self._chunks.items()}
-        ids = [by_chunk_id[c.chunk_id] for c in chunks]
-        return np.vstack([self._vectors.reconstruct(i) for i in ids]) if ids else np.zeros((0, self.dim), "float32")
-
     def stats(self) -> dict[str, Any]:
         return {
             "backend": "local",
