@@ -7,13 +7,15 @@ setting changes every vector, so it needs ``--rebuild``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from qa.chunking import chunk_documents, sentence_spans
+from qa.chunking import CHUNKER_VERSION, chunk_documents, sentence_spans
 from qa.embedding import get_embedder
 from qa.index.local import LocalIndex, search_text
 from qa.index.storage import IndexMismatch, build_lock, load_index, read_manifest, write_version
@@ -48,7 +50,7 @@ class BuildReport:
 
 
 def _chunking_config(settings: Settings) -> dict:
-    return asdict(settings.chunking)
+    return {**asdict(settings.chunking), "chunker": CHUNKER_VERSION}
 
 
 def is_stale(settings: Settings) -> bool:
@@ -59,6 +61,8 @@ def is_stale(settings: Settings) -> bool:
     except Exception:
         return True
     if manifest is None or manifest.get("model") != settings.model or manifest.get("chunking") != _chunking_config(settings):
+        return True
+    if manifest.get("backend", "local") != settings.backend:
         return True
     current = {p.relative_to(settings.corpus).as_posix(): file_hash(p) for p in corpus_files(settings.corpus)}
     return current != _known_hashes(manifest)
@@ -71,6 +75,26 @@ def _known_hashes(manifest: dict | None) -> dict[str, str]:
         return {}
     failed = {s: f["sha256"] for s, f in manifest.get("failed", {}).items()}
     return {**manifest.get("sources", {}), **failed}
+
+
+def _milvus_prefix(settings: Settings) -> str:
+    """Collections of one index directory share a prefix, so a rebuild can drop
+    the ones it replaced (and any left by a killed build)."""
+    return "qa_" + hashlib.sha1(str(settings.index.resolve()).encode()).hexdigest()[:10] + "_"
+
+
+def _new_index(settings: Settings, dim: int):
+    """An empty index of ``settings.backend``: in memory for local; for milvus
+    a fresh collection (the previous one keeps serving until the new manifest
+    is written), at ``--milvus-uri`` or by default in ``INDEX/milvus.db``."""
+    if settings.backend == "local":
+        return LocalIndex(dim)
+    if settings.backend == "milvus":
+        from qa.index.milvus import MilvusIndex
+
+        uri = settings.milvus_uri or settings.index / "milvus.db"
+        return MilvusIndex(uri, dim, collection=_milvus_prefix(settings) + uuid.uuid4().hex[:8])
+    raise ValueError(f"unknown index backend {settings.backend!r} (use local or milvus)")
 
 
 def embed_sentences(embedder, chunks: list, show_progress: bool = False) -> list:
@@ -106,6 +130,11 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
                     f"{settings.index} was built with model {manifest.get('model')!r}; "
                     f"rebuild with `python -m qa build --rebuild --model {settings.model}` to change models"
                 )
+            if manifest.get("backend", "local") != settings.backend:
+                raise IndexMismatch(
+                    f"{settings.index} is a {manifest.get('backend', 'local')!r} index; build it with "
+                    f"`--backend {manifest.get('backend', 'local')}` or switch with `--rebuild --backend {settings.backend}`"
+                )
             if manifest.get("chunking") != _chunking_config(settings):
                 logger.info("chunking settings changed: rebuilding everything")
                 manifest = None
@@ -137,22 +166,29 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
 
         embedder = get_embedder(settings.model, settings.batch_size)
         if manifest is not None:
-            index, _ = load_index(settings.index, settings.model)
-            gone = set(report.changed + report.removed)
+            index, _ = load_index(settings.index, settings.model, milvus_uri=settings.milvus_uri)
+            # added files too: a killed build may have stored some of their chunks in Milvus already
+            gone = set(report.added + report.changed + report.removed)
             index.delete({c.doc_id for c in index.chunks() if c.source in gone})
         else:
-            index = LocalIndex(embedder.dim)
+            index = _new_index(settings, embedder.dim)
         lap("load")
 
         if progress:
             progress("embed", 0, len(chunks))
         vectors = embedder.encode_documents([search_text(c) for c in chunks], progress=show_progress)
-        sentence_vectors = embed_sentences(embedder, chunks, show_progress)
+        # only the local backend keeps sentence vectors (for the reranker)
+        sentence_vectors = embed_sentences(embedder, chunks, show_progress) if settings.backend == "local" else None
         report.embedded = len(chunks)
         if progress:
             progress("embed", len(chunks), len(chunks))
         lap("embed")
-        index.add(chunks, vectors, sentence_vectors=sentence_vectors)
+        try:
+            index.add(chunks, vectors, sentence_vectors=sentence_vectors)
+        except BaseException:
+            if manifest is None and hasattr(index, "drop"):
+                index.drop()  # a fresh Milvus collection nobody points to
+            raise
         lap("index")
 
         sources = {s: h for s, h in hashes.items() if s not in failed}
@@ -162,8 +198,10 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
             entry = documents.setdefault(chunk.doc_id, {"title": chunk.title, "source": chunk.source, "chunks": 0, "chars": 0})
             entry["chunks"] += 1
             entry["chars"] += len(chunk.text)
+        extra = {"milvus": {"uri": index.uri, "collection": index.collection}} if settings.backend == "milvus" else {}
         write_version(settings.index, index, {
-            "backend": "local",
+            "backend": settings.backend,
+            **extra,
             "model": settings.model,
             "model_path": embedder.path,
             "dim": embedder.dim,
@@ -173,6 +211,8 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
             "chunks": len(all_chunks),
             "failed": failed,
         })
+        if manifest is None and hasattr(index, "drop_others"):
+            index.drop_others(_milvus_prefix(settings))  # the collection the old manifest named, and orphans
         report.documents = len(documents)
         report.chunks = len(all_chunks)
         lap("save")

@@ -19,6 +19,11 @@ _ENUM_NEXT = re.compile(r"^\s*[二三四五六七八九十]{1,2}是")
 _CLAUSE_END = re.compile(r"[,、:]")
 
 
+#: bump when chunk boundaries change for the same settings: indexes built by
+#: an older chunker are then rebuilt instead of silently mixing two schemes
+CHUNKER_VERSION = 2
+
+
 @dataclass(frozen=True)
 class ChunkSettings:
     """Defaults measured on the dev set (docs/retrieval.md)."""
@@ -78,7 +83,7 @@ def pack(text: str, start: int, end: int, settings: ChunkSettings) -> list[tuple
 
 
 def _merge_heading_only(text: str, spans: list[Section]) -> list[Section]:
-    """A heading directly followed by a sub-heading has no body of its own:
+    """A heading (or a title line) directly followed by a sub-heading has no body of its own:
     it joins the next section, whose (deeper) path already names it. Short
     sibling items (``(2)表彰…;`` ``(3)…``) join the next one too; the merged
     span then carries the path the items share, not the last item's."""
@@ -88,7 +93,9 @@ def _merge_heading_only(text: str, spans: list[Section]) -> list[Section]:
     for span in spans:
         start = span.start if pending is None else pending
         paths.append(span.path)
-        if len(text[span.heading_end:span.end].strip()) < 10 and span is not spans[-1]:
+        whole = text[span.start:span.end].strip()
+        bodiless = len(text[span.heading_end:span.end].strip()) < 10 or (len(whole) < 20 and "\n" not in whole)
+        if bodiless and span is not spans[-1]:  # e.g. a title line alone before the first heading
             pending = start
             continue
         path = span.path

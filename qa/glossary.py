@@ -24,19 +24,51 @@ def glossary() -> list[tuple[str, str]]:
     for line in text.splitlines():
         if line.strip() and not line.startswith("#") and "\t" in line:
             english, chinese = line.split("\t", 1)
-            entries.append((english.strip().lower(), chinese.strip()))
+            entries.append((_stem_phrase(english), chinese.strip()))
     return sorted(entries, key=lambda e: -len(e[0]))
+
+
+def _stem(word: str) -> str:
+    """A crude suffix strip, applied alike to glossary and query words, so
+    "invested", "kindergartens", "relocating" meet "invest", "kindergarten",
+    "relocate" without a full English lemmatiser."""
+    for suffix in ("ing", "ies", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            word = word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word
+
+
+def _stem_phrase(text: str) -> str:
+    return " ".join(_stem(w) for w in re.sub(r"[^a-z0-9\-]+", " ", text.lower()).split())
 
 
 def is_english(query: str) -> bool:
     return not _CJK.search(query) and bool(re.search(r"[A-Za-z]{2,}", query))
 
 
+_CN_DIGITS = "零一二三四五六七八九十"
+_NUMBERED_SCHOOL = re.compile(r"no\.?\s*(\d{1,2})\s+(?:junior\s+|senior\s+)?(middle|high|primary)\s+school", re.I)
+
+
+def numbered_schools(query: str) -> list[str]:
+    """"No. 1 middle school" is 一中 / 第一中学, "No. 2 primary school" 二小:
+    Chinese names numbered schools by a numeral and one character."""
+    terms = []
+    for number, level in _NUMBERED_SCHOOL.findall(query):
+        n = int(number)
+        if not 1 <= n <= 10:
+            continue
+        numeral = _CN_DIGITS[n]
+        terms += [f"{numeral}小", f"第{numeral}小学"] if level.lower() == "primary" else [f"{numeral}中", f"第{numeral}中学"]
+    return terms
+
+
 def expand_english(query: str) -> str:
     """Chinese terms for the glossary phrases found in an English query
     (empty when none is found: BM25 then stays out of the fusion)."""
-    text = " " + re.sub(r"[^a-z0-9\-]+", " ", query.lower()) + " "
-    terms: list[str] = []
+    text = f" {_stem_phrase(query)} "
+    terms: list[str] = numbered_schools(query)
     for english, chinese in glossary():
         needle = f" {english} "
         if needle in text:
