@@ -10,6 +10,7 @@ otherwise; QA_AUTH="user:pass" turns on a login.
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -46,13 +47,15 @@ CSS = """
 
 
 def _chat(question: str, history: list | None):
+    """Streams the answer when a generation server is configured; otherwise
+    one step with the extractive answer."""
     history = list(history or [])
     if not (question or "").strip():
-        return history, gr.update(), '<div class="qa-sources qa-empty">请输入问题。</div>'
-    answer_md, sources = handlers.ask(question, history)
-    history += [{"role": "user", "content": question},
-                {"role": "assistant", "content": answer_md}]
-    return history, "", sources
+        yield history, gr.update(), '<div class="qa-sources qa-empty">请输入问题。</div>'
+        return
+    asked = history + [{"role": "user", "content": question}]
+    for answer_md, sources in handlers.ask_stream(question, history):
+        yield asked + [{"role": "assistant", "content": answer_md}], "", sources
 
 
 def _clear():
@@ -84,9 +87,12 @@ def _documents():
     return handlers.list_documents(), gr.update(choices=handlers.document_choices())
 
 
-def _evaluate(file, modes, top_k):
+def _evaluate(file, modes, top_k, progress=gr.Progress()):
+    def report(desc: str, done: int, total: int) -> None:
+        progress((done, total), desc=desc)
+
     path = file if isinstance(file, (str, type(None))) else getattr(file, "name", None)
-    return handlers.run_evaluation(path, modes, int(top_k or 5))
+    return handlers.run_evaluation(path, modes, int(top_k or 10), progress=report)
 
 
 # typed functions for gr.api (plain JSON endpoints for API clients)
@@ -157,18 +163,28 @@ def build_app() -> gr.Blocks:
                 export_btn.click(_export, [results_state, fmt], export_file, api_visibility="private")
 
             with gr.Tab("评测 Evaluation", id="eval"):
-                gr.Markdown("上传 JSONL 评测集（每行 `{\"question\": …, \"evidence\": [\"…\"]}`），"
-                            "不上传则使用开发集 tests/data/dev_questions.jsonl。")
+                gr.Markdown("上传 JSONL 评测集（每行 `{\"id\": …, \"question\": …, \"evidence\": [\"…\"], "
+                            "\"kind\": …}`），不上传则使用开发集 tests/data/dev_questions.jsonl。"
+                            "指标：R@k 命中率、MRR@10、nDCG@10（与 `python -m qa eval` 相同）。")
                 with gr.Row():
                     eval_file = gr.File(label="评测集 (.jsonl)", file_types=[".jsonl"], type="filepath")
                     with gr.Column():
-                        eval_modes = gr.CheckboxGroup(list(MODES), value=["hybrid"], label="检索模式")
-                        eval_k = gr.Slider(1, 20, value=5, step=1, label="top-k")
+                        eval_modes = gr.CheckboxGroup(list(MODES), value=["hybrid"], label="检索模式",
+                                                      elem_id="eval-modes")
+                        eval_k = gr.Slider(1, 20, value=10, step=1, label="检索深度 top-k")
                         eval_btn = gr.Button("运行评测", variant="primary", elem_id="eval-btn")
-                eval_summary = gr.Markdown()
-                eval_table = gr.Dataframe(headers=handlers.EVAL_HEADERS, label="结果", interactive=False,
-                                          elem_id="eval-table")
-                eval_btn.click(_evaluate, [eval_file, eval_modes, eval_k], [eval_table, eval_summary],
+                eval_summary = gr.Markdown(elem_id="eval-summary")
+                with gr.Row():
+                    eval_table = gr.Dataframe(headers=handlers.EVAL_HEADERS, label="指标", interactive=False,
+                                              elem_id="eval-table", scale=3)
+                    eval_report = gr.File(label="下载报告 (zip)", interactive=False, elem_id="eval-report", scale=1)
+                eval_chart = gr.Image(label="分类型 R@5 / MRR@10", type="filepath", interactive=False,
+                                      elem_id="eval-chart", height=420, buttons=["download"])
+                eval_missed = gr.Dataframe(headers=handlers.MISSED_HEADERS, label="前 5 未命中的问题（最差在前）",
+                                           interactive=False, wrap=True, elem_id="eval-missed", max_height=600,
+                                           column_widths=["8%", "6%", "22%", "8%", "8%", "48%"])
+                eval_btn.click(_evaluate, [eval_file, eval_modes, eval_k],
+                               [eval_table, eval_summary, eval_chart, eval_missed, eval_report],
                                api_name="evaluate")
 
             with gr.Tab("语料 Corpus", id="corpus"):
@@ -203,7 +219,18 @@ def auth_from_env() -> tuple[str, str] | None:
 
 
 def main() -> None:
-    handlers.init(Settings.from_env())  # model + index load once, shared by every request
+    from qa.index.storage import IndexMissing, IndexProblem
+
+    try:
+        handlers.init(Settings.from_env())  # model + index load once, shared by every request
+    except IndexMissing as exc:
+        print(f"错误：找不到索引。{exc}\n"
+              "请先构建索引：python -m qa build（或直接运行 make run，会在需要时自动构建后启动）。",
+              file=sys.stderr)
+        sys.exit(2)
+    except IndexProblem as exc:
+        print(f"错误：索引不可用：{exc}\n请运行 python -m qa build（或 make run）后再启动。", file=sys.stderr)
+        sys.exit(2)
     demo = build_app()
     demo.queue()
     demo.launch(

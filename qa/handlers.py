@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import html
-import json
+import logging
 import os
 import re
 import shutil
@@ -27,6 +27,8 @@ from qa.loading import SUPPORTED_SUFFIXES
 from qa.models import Answer, Chunk, Hit
 from qa.retrieval import QueryError
 from qa.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 _assistant: Assistant | None = None
 _init_lock = threading.Lock()
@@ -173,6 +175,63 @@ def ask(question: str, history: Any = None, top_k: int | None = None) -> tuple[s
     except QueryError as exc:
         return f"请输入问题。（{esc(exc)}）", ""
     return answer_markdown(answer), sources_html(answer)
+
+
+def llm_configured(settings: Settings | None = None) -> bool:
+    settings = settings or assistant().settings
+    return bool(settings.llm_base_url and settings.llm_model)
+
+
+def _llm_answer(question: str, text: str, hits: list[Hit]) -> Answer | None:
+    """The generated text as an Answer, keeping only sentences whose every
+    ``[n]`` names a given passage (as qa.generation does); None if none is left."""
+    from qa.generation import keep_cited
+    from qa.models import Citation
+
+    kept = keep_cited(text, len(hits))
+    if not kept:
+        return None
+    used = sorted({int(n) for n in re.findall(r"\[(\d+)\]", kept)})
+    citations = [Citation(n, h.chunk.doc_id, h.chunk.title, list(h.chunk.section), h.chunk.source,
+                          h.chunk.start, h.chunk.end, h.chunk.text) for n, h in ((n, hits[n - 1]) for n in used)]
+    return Answer(question, kept, citations, "llm", True, hits)
+
+
+def ask_stream(question: str, history: Any = None, top_k: int | None = None):
+    """Like ``ask`` but a generator of (answer markdown, sources HTML) steps.
+
+    With a generation server configured (QA_LLM_BASE_URL + QA_LLM_MODEL) it
+    yields the growing answer token by token, then the final answer with only
+    the properly cited sentences; otherwise, or when the server fails or cites
+    nothing, it yields the extractive answer once."""
+    a = assistant()
+    if not llm_configured(a.settings):
+        yield ask(question, history, top_k)
+        return
+    from qa.generation import stream_tokens
+    from qa.retrieval import normalize_query
+
+    earlier = history_questions(history)
+    try:
+        normalize_query(question or "")
+        query = question if not earlier else " ".join([*earlier[-1:], question])
+        hits = a.searcher.search(query, top_k or 6)
+    except QueryError as exc:
+        yield f"请输入问题。（{esc(exc)}）", ""
+        return
+    waiting = '<div class="qa-sources qa-note">正在生成回答，完成后显示引文出处……</div>'
+    text = ""
+    try:
+        for token in stream_tokens(a.settings, question, hits):
+            text += token
+            yield esc(text).replace("\n", "  \n") + " ▌", waiting
+    except Exception as exc:  # network, timeout, server error: fall back
+        logger.warning("generation server failed, falling back to the extractive answer: %s", exc)
+        text = ""
+    answer = _llm_answer(question, text, hits) if text else None
+    if answer is None:
+        answer = a.extractive(question, hits)
+    yield answer_markdown(answer), sources_html(answer)
 
 
 # --------------------------------------------------------------------------- precedent search
@@ -421,49 +480,105 @@ def upload_files(paths: Iterable[str | Path] | None,
 
 # --------------------------------------------------------------------------- evaluation
 
-def _load_questions(path: str | Path) -> list[dict]:
-    items = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line:
-            items.append(json.loads(line))
-    return items
+EVAL_METRICS = ("R@1", "R@3", "R@5", "R@10", "MRR@10", "nDCG@10")
+EVAL_HEADERS = ["配置", "问题数", *EVAL_METRICS]
+MISSED_HEADERS = ["配置", "编号", "问题", "类型", "首个相关位次", "实际返回（前 3）"]
 
 
-def run_evaluation(file: str | Path | None, modes: Iterable[str] | None = None, top_k: int = 5) -> tuple[list[list], str]:
-    """Retrieval evaluation on a JSONL file of ``{"question", "evidence": [...]}``:
-    per mode, the share of questions whose evidence appears in the top-k
-    passages (recall@k), mean reciprocal rank and the answer's evidence rate.
-    → (table rows, summary markdown)."""
+def default_questions_file() -> Path:
     from qa.settings import PROJECT_ROOT
 
-    path = Path(file) if file else PROJECT_ROOT / "tests" / "data" / "dev_questions.jsonl"
+    return PROJECT_ROOT / "tests" / "data" / "dev_questions.jsonl"
+
+
+def _progress_searcher(searcher: Any, tick: Callable[[str], None]) -> Any:
+    """A shallow copy of ``searcher`` (same model and index) whose ``search``
+    calls ``tick(mode)`` after every query; run_eval's per-config copies keep it."""
+    base = type(searcher)
+
+    class _Ticking(base):  # type: ignore[misc, valid-type]
+        def search(self, *args: Any, **kwargs: Any):
+            hits = super().search(*args, **kwargs)
+            tick(self.settings.mode)
+            return hits
+
+    import copy
+
+    ticking = copy.copy(searcher)
+    ticking.__class__ = _Ticking
+    return ticking
+
+
+def _returned_text(returned: list[dict]) -> str:
+    if not returned:
+        return "（无结果）"
+    return "\n".join(f"{h['rank']}. 《{h['title']}》{(' ' + h['section']) if h['section'] else ''}：{h['text']}"
+                     for h in returned)
+
+
+def run_evaluation(file: str | Path | None, modes: Iterable[str] | None = None, top_k: int = 10,
+                   progress: Callable[[str, int, int], None] | None = None,
+                   directory: str | Path | None = None) -> tuple[list[list], str, str | None, list[list], str | None]:
+    """Retrieval evaluation with the project's harness (``qa.evaluation``) on
+    an uploaded JSONL question set, or the dev set when ``file`` is empty.
+
+    ``progress(desc, done, total)`` is called after every searched question.
+    → (metrics rows [config, n, R@1, R@3, R@5, R@10, MRR@10, nDCG@10],
+    summary markdown (with the question file's bad lines), per-kind chart
+    PNG path, missed-at-5 rows worst first, report zip path)."""
+    from qa.evaluation import make_configs, reproducibility_meta, run_eval, write_report
+    from qa.questions import read_questions
+
+    path = Path(file) if file else default_questions_file()
+    questions, problems = read_questions(path)
+    # problems read "<path>:<line>: reason"; show the file's name, not the upload's temp path
+    problems = [p.replace(str(path), path.name, 1) for p in problems]
+    lines = [f"评测集：{esc(path.name)}，有效问题 {len(questions)} 个。"]
+    if problems:
+        lines.append(f"**跳过的行（{len(problems)}）：**")
+        lines += [f"- {esc(p)}" for p in problems[:50]]
+        if len(problems) > 50:
+            lines.append(f"- ……另有 {len(problems) - 50} 处")
+    if not questions:
+        lines.append("没有可用的问题，未运行评测。")
+        return [], "  \n".join(lines), None, [], None
+
     try:
-        items = _load_questions(path)
-    except (OSError, ValueError) as exc:
-        return [], f"无法读取评测文件：{esc(exc)}"
-    modes = [m for m in (modes or ["hybrid"]) if m in MODES] or ["hybrid"]
+        configs = make_configs([m for m in (modes or []) if m in MODES] or ["hybrid"])
+    except ValueError as exc:
+        return [], "  \n".join(lines + [f"配置错误：{esc(exc)}"]), None, [], None
+    top_k = max(1, int(top_k or 10))
+    total = len(questions) * len(configs)
+    done = 0
+
+    def tick(mode: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(f"{mode} 检索", done, total)
+
     a = assistant()
-    rows = []
-    for mode in modes:
-        found = rr = answered = 0
-        started = time.perf_counter()
-        for item in items:
-            evidence = [e for e in item.get("evidence", []) if e]
-            hits = a.searcher.search(item["question"], top_k, mode)
-            rank = next((h.rank for h in hits if any(e in h.chunk.text for e in evidence)), None)
-            if rank:
-                found += 1
-                rr += 1 / rank
-            if mode == "hybrid":
-                ans = a.ask(item["question"], top_k=6)
-                answered += any(e in ans.answer or any(e in c.text for c in ans.citations) for e in evidence)
-        n = max(1, len(items))
-        rows.append([mode, len(items), round(found / n, 3), round(rr / n, 3),
-                     round(answered / n, 3) if mode == "hybrid" else "",
-                     round((time.perf_counter() - started) * 1000 / n, 1)])
-    summary = f"评测文件：{esc(path.name)}，{len(items)} 个问题，top-k = {top_k}。"
-    return rows, summary
+    result = run_eval(_progress_searcher(a.searcher, tick), questions, configs, top_k)
+    result.meta = reproducibility_meta(a.searcher, path, len(questions), problems, top_k)
+    if progress:
+        progress("生成报告", total, total)
 
+    out = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="qa-eval-"))
+    report_dir = out / "eval-report"
+    write_report(result, report_dir)
+    archive = shutil.make_archive(str(out / f"eval-report-{time.strftime('%Y%m%d-%H%M%S')}"), "zip",
+                                  root_dir=out, base_dir=report_dir.name)
 
-EVAL_HEADERS = ["检索模式", "问题数", "Recall@k", "MRR", "答案含证据", "平均耗时(ms)"]
+    rows = [[cr.config.name, cr.metrics.n, *(round(cr.metrics.overall[m], 3) for m in EVAL_METRICS)]
+            for cr in result.configs]
+    missed = [[cr.config.name, r.id, r.question, r.kind, r.first_relevant or "未命中",
+               _returned_text(r.returned)]
+              for cr in result.configs for r in cr.metrics.questions if not r.scores["R@5"]]
+    lines.append(f"检索深度 top-k = {top_k}；配置：{esc('、'.join(c.name for c in configs))}；"
+                 f"前 5 未命中 {len(missed)} 条（下表，最差在前）。R@k 为命中率（前 k 条中至少一条相关）。")
+    if top_k < 10:
+        lines.append(f"注意：top-k = {top_k} < 10，@10 指标只看到前 {top_k} 条。")
+    for cr in result.configs:
+        for w in cr.warnings:
+            lines.append(f"- 警告（{esc(cr.config.name)}）：{esc(w)}")
+    return rows, "  \n".join(lines), str(report_dir / "chart.png"), missed, archive

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import shutil
 import socket
@@ -64,22 +66,25 @@ def app_workdir(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def app_server(app_workdir):
-    """``app.py`` running as a real subprocess on a free port; yields its URL."""
+@contextlib.contextmanager
+def _app_serve(workdir: Path, log_name: str, **extra_env: str):
+    """Run ``app.py`` as a real subprocess on a free port over ``workdir``'s
+    corpus and index; yields its URL. Output goes to ``workdir/log_name``."""
     port = _app_free_port()
     env = {
         **os.environ,
-        "QA_CORPUS": str(app_workdir / "corpus"),
-        "QA_INDEX": str(app_workdir / "index"),
+        "QA_CORPUS": str(workdir / "corpus"),
+        "QA_INDEX": str(workdir / "index"),
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
         "QA_MAX_UPLOAD_MB": "1",
     }
-    env.pop("QA_AUTH", None)
-    log = open(app_workdir / "server.log", "w")
+    for name in ("QA_AUTH", "QA_LLM_BASE_URL", "QA_LLM_MODEL", "OPENAI_BASE_URL"):
+        env.pop(name, None)
+    env.update(extra_env)
+    log = open(workdir / log_name, "w")
     proc = subprocess.Popen([sys.executable, str(APP_ROOT / "app.py")], cwd=APP_ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -92,6 +97,35 @@ def app_server(app_workdir):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(app_workdir):
+    """``app.py`` running as a real subprocess on a free port; yields its URL."""
+    with _app_serve(app_workdir, "server.log") as url:
+        yield url
+
+
+#: the login the password-protected server uses (must never show up in its logs)
+APP_AUTH = ("planner", "Pw-7f3kq9-notpublic")
+
+
+@pytest.fixture()
+def app_auth_server(app_workdir):
+    """A second ``app.py`` with ``QA_AUTH`` set; yields (URL, path of its log)."""
+    with _app_serve(app_workdir, "server-auth.log", QA_AUTH=":".join(APP_AUTH)) as url:
+        yield url, app_workdir / "server-auth.log"
+
+
+@pytest.fixture(scope="session")
+def app_handlers(app_workdir):
+    """``qa.handlers`` initialised in this process on the app's corpus and index."""
+    from qa import handlers
+    from qa.settings import Settings
+
+    settings = Settings.from_env(corpus=app_workdir / "corpus", index=app_workdir / "index")
+    handlers.init(dataclasses.replace(settings, llm_base_url=None, llm_model=None))  # the extractive path
+    return handlers
 
 
 @pytest.fixture(scope="session")

@@ -108,7 +108,15 @@ def test_evaluation_tab_runs(app_page):
     page.get_by_label("bm25").check()
     page.click("#eval-btn")
     page.wait_for_function("() => document.querySelector('#eval-table').innerText.includes('bm25')")
-    assert "bm25" in page.inner_text("#eval-table")
+    page.wait_for_function("() => { const i = document.querySelector('#eval-chart img');"
+                           " return i && i.complete && i.naturalWidth > 0; }")
+    table = page.inner_text("#eval-table")
+    for header in ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10"):
+        assert header in table, table
+    assert "dev_questions.jsonl" in page.inner_text("#eval-summary")
+    assert "bm25" in page.inner_text("#eval-missed")
+    assert ".zip" in page.inner_text("#eval-report")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / "eval.png"), full_page=True)
 
 

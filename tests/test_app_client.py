@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
 
 import pytest
+
+from conftest import APP_AUTH, APP_ROOT
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -58,9 +71,129 @@ def test_documents(app_client):
 
 
 def test_evaluate(app_client):
-    table, summary = app_client.predict(None, ["bm25"], 5, api_name="/evaluate")
-    assert "28" in summary
-    assert table["data"][0][0] == "bm25" and float(table["data"][0][2]) > 0.5
+    table, summary, chart, missed, report = app_client.predict(None, ["bm25"], 10, api_name="/evaluate")
+    assert "dev_questions.jsonl" in summary and "28" in summary
+    assert table["headers"] == ["配置", "问题数", "R@1", "R@3", "R@5", "R@10", "MRR@10", "nDCG@10"]
+    row = table["data"][0]
+    assert row[0] == "bm25" and int(row[1]) == 28
+    r1, r3, r5, r10, mrr, ndcg = map(float, row[2:])
+    assert 0.5 < r5 and r1 <= r3 <= r5 <= r10 <= 1 and r1 <= mrr <= r10 and 0 < ndcg <= 1
+    assert Path(chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    with zipfile.ZipFile(report) as z:
+        names = {Path(n).name for n in z.namelist()}
+        assert {"report.json", "report.md", "chart.png", "qrels.txt", "run-bm25.txt"} <= names, names
+        data = json.loads(z.read(next(n for n in z.namelist() if n.endswith("report.json"))))
+    cfg = data["configs"][0]
+    assert cfg["name"] == "bm25" and cfg["n"] == 28
+    assert abs(cfg["overall"]["R@5"] - r5) < 1e-3 and abs(cfg["overall"]["nDCG@10"] - ndcg) < 1e-3
+    assert data["meta"]["questions"] == 28
+
+    # missed questions: the harness's missed@5, worst first, with what came back instead
+    assert [r[1] for r in missed["data"]] and {r[0] for r in missed["data"]} == {"bm25"}
+    assert sorted(r[1] for r in missed["data"]) == cfg["missed_at_5"]
+    ranks = [10**6 if r[4] == "未命中" else int(r[4]) for r in missed["data"]]
+    assert ranks == sorted(ranks, reverse=True)
+    assert all("《" in r[5] or "无结果" in r[5] for r in missed["data"])
+
+
+def test_evaluate_reports_bad_lines(app_client, tmp_path):
+    qs = tmp_path / "mine.jsonl"
+    qs.write_text("\n".join([
+        '{"id": "a1", "question": "新城第四初中整体新建工程投资了多少？", "evidence": ["投资3280万元"], "kind": "fact"}',
+        '{"id": "a2", "question": ',
+        '{"id": "a3", "evidence": ["x"]}',
+        '{"id": "a4", "question": "对多少所学校的校舍及供暖设施进行了维修改造？", "evidence": ["29所学校"]}',
+    ]) + "\n", encoding="utf-8")
+    table, summary, chart, missed, report = app_client.predict(
+        gradio_client.handle_file(str(qs)), ["bm25", "hybrid"], 10, api_name="/evaluate")
+    assert "mine.jsonl:2" in summary and "not valid JSON" in summary
+    assert "mine.jsonl:3" in summary and "question" in summary
+    assert "有效问题 2 个" in summary
+    assert [r[0] for r in table["data"]] == ["bm25", "hybrid"] and all(int(r[1]) == 2 for r in table["data"])
+    assert chart and report
+
+    bad = tmp_path / "empty.jsonl"
+    bad.write_text("not json\n", encoding="utf-8")
+    table, summary, chart, missed, report = app_client.predict(
+        gradio_client.handle_file(str(bad)), ["bm25"], 10, api_name="/evaluate")
+    assert table["data"] in ([], [[]]) or not any(table["data"][0]), table
+    assert "empty.jsonl:1" in summary and chart is None and report is None
+
+
+def test_export_csv_and_markdown(app_handlers, tmp_path):
+    results = app_handlers.search_results("教师交流", 3)
+    assert results
+    results.append({**results[0], "rank": len(results) + 1, "title": "=HYPERLINK(\"http://x\")",
+                    "section": "+1", "citation": "-2+3", "source": "@SUM(A1)"})
+    path = Path(app_handlers.export_results(results, "csv", tmp_path))
+    assert path.exists() and path.suffix == ".csv"
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == app_handlers.SEARCH_HEADERS + ["段落"]
+    assert len(rows) == 1 + len(results)
+    assert rows[1][4] == results[0]["citation"] and re.match(r"《[^》]+》.*：“.+”", rows[1][4])
+    assert rows[-1][2:6] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2+3", "'@SUM(A1)"]
+    assert not any(cell[:1] in "=+-@" for row in rows[1:] for cell in row if cell)
+
+    md = Path(app_handlers.export_results(results[:-1], "markdown", tmp_path))
+    assert md.exists() and md.suffix == ".md"
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("# 检索先例")
+    for r in results[:-1]:
+        assert f"{r['rank']}. {r['citation']}" in text and r["source"] in text
+    assert app_handlers.export_results([], "csv", tmp_path) is None
+
+
+def test_chat_stream_without_llm_is_one_extractive_step(app_handlers):
+    steps = list(app_handlers.ask_stream("教师交流的主要措施有哪些？", []))
+    assert len(steps) == 1
+    answer, sources = steps[0]
+    assert "划片交流" in answer and "[1]" in answer and "<mark" in sources
+
+
+def test_chat_stream_falls_back_when_generation_server_fails(app_handlers, monkeypatch):
+    """Configured but unreachable (nothing listens on port 9): the extractive answer, not an error."""
+    a = app_handlers.assistant()
+    monkeypatch.setattr(a, "settings", dataclasses.replace(
+        a.settings, llm_base_url="http://127.0.0.1:9/v1", llm_model="none", llm_timeout=5.0))
+    assert app_handlers.llm_configured()
+    answer, sources = list(app_handlers.ask_stream("教师交流的主要措施有哪些？", []))[-1]
+    assert "划片交流" in answer and "[1]" in answer and "<mark" in sources
+
+
+def test_password_auth(app_auth_server):
+    url, log = app_auth_server
+    with pytest.raises(Exception):
+        gradio_client.Client(url, verbose=False)
+    for endpoint in ("config", "gradio_api/info"):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(url + endpoint, timeout=30)
+        assert err.value.code in (401, 403)
+    post = urllib.request.Request(url + "gradio_api/call/documents", data=b'{"data": []}',
+                                  headers={"Content-Type": "application/json"}, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(post, timeout=30)
+    assert err.value.code in (401, 403)
+
+    client = gradio_client.Client(url, auth=APP_AUTH, verbose=False)
+    rows = client.predict(api_name="/documents")
+    assert "000_31ca190cb7e5fb0d.txt" in {r[2] for r in rows}
+    with pytest.raises(Exception):
+        gradio_client.Client(url, auth=(APP_AUTH[0], "wrong"), verbose=False)
+    output = log.read_text(encoding="utf-8", errors="replace")
+    assert "Running on" in output
+    assert APP_AUTH[1] not in output
+
+
+def test_missing_index_exits_with_instructions(tmp_path):
+    env = {**os.environ, "QA_INDEX": str(tmp_path / "no-index"), "HF_HUB_OFFLINE": "1",
+           "GRADIO_SERVER_PORT": "1"}  # never reached: it must stop before serving
+    proc = subprocess.run([sys.executable, str(APP_ROOT / "app.py")], cwd=APP_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "python -m qa build" in proc.stderr and "make run" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
 
 
 def test_upload_accepts_rejects_and_indexes(app_client, app_workdir, tmp_path):
