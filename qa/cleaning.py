@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
@@ -31,8 +32,42 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _t2s_tables() -> tuple[dict[int, str], re.Pattern] | None:
+    """OpenCC's t2s as a character table plus a pattern of its phrases.
+
+    The pure-Python OpenCC is slow (~4 s per MB). It converts each piece
+    between separators on its own: phrases first, then single characters. A
+    piece that holds no phrase key therefore converts character by character,
+    which ``str.translate`` does at C speed; only lines holding a phrase key
+    (反覆, 乾燥, ... ~280 of them) go through OpenCC itself."""
+    import opencc
+
+    convert = _t2s().convert
+    folder = Path(opencc.__file__).parent / "dictionary"
+    try:
+        keys = {name: [line.split("\t", 1)[0].strip() for line in
+                       (folder / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+                for name in ("TSCharacters.txt", "TSPhrases.txt")}
+    except OSError:
+        return None  # dictionaries not where expected: OpenCC converts everything
+    if any(len(k) != 1 for k in keys["TSCharacters.txt"]) or any(len(k) < 2 for k in keys["TSPhrases.txt"]):
+        return None
+    table = {ord(k): convert(k) for k in keys["TSCharacters.txt"] if convert(k) != k}
+    phrases = sorted(keys["TSPhrases.txt"], key=len, reverse=True)
+    return table, re.compile("|".join(map(re.escape, phrases)))
+
+
 def to_simplified(text: str) -> str:
-    return _t2s().convert(text)
+    tables = _t2s_tables()
+    if tables is None:
+        return _t2s().convert(text)
+    table, phrases = tables
+    if not phrases.search(text):
+        return text.translate(table)
+    # phrase keys hold no separator (whitespace included): lines convert on their own
+    return "\n".join(_t2s().convert(line) if phrases.search(line) else line.translate(table)
+                      for line in text.split("\n"))
 
 
 def normalize_chars(text: str) -> str:
@@ -82,6 +117,9 @@ BOILERPLATE_LINES = [re.compile(p) for p in (
     r"^(查看更多|收藏|分享|举报|下载)$",
 )]
 
+#: site boilerplate lines are short; longer lines are never dropped whole
+MAX_BOILERPLATE_LINE = 300
+
 BOILERPLATE_INLINE = [re.compile(p) for p in (
     r"content_\d+\(\);",
     r"来源:\s*网络整理\s*免责声明.*$",
@@ -98,8 +136,8 @@ def drop_boilerplate(lines: list[str]) -> list[str]:
             line = pattern.sub("", line)
         if line != original and not re.sub(r"[\W_]", "", line):
             continue  # only punctuation left ("content_2();。" -> "。")
-        if any(p.fullmatch(line.strip()) for p in BOILERPLATE_LINES):
-            continue
+        if len(line) <= MAX_BOILERPLATE_LINE and any(p.fullmatch(line.strip()) for p in BOILERPLATE_LINES):
+            continue  # a long line is text: a file without line breaks must not vanish whole
         kept.append(line)
     return kept
 

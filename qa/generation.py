@@ -25,9 +25,14 @@ SYSTEM = (
 )
 
 
+def _as_data(text: str) -> str:
+    """Passage text cannot open or close the delimiting tags."""
+    return re.sub(r"<\s*/?\s*passages\s*>", lambda m: m.group().replace("<", "‹").replace(">", "›"), text, flags=re.I)
+
+
 def build_messages(question: str, hits: list[Hit]) -> list[dict[str, str]]:
     passages = "\n".join(
-        f"[{i}] 《{h.chunk.title}》{' > '.join(h.chunk.section)}\n{h.chunk.text}" for i, h in enumerate(hits, 1)
+        _as_data(f"[{i}] 《{h.chunk.title}》{' > '.join(h.chunk.section)}\n{h.chunk.text}") for i, h in enumerate(hits, 1)
     )
     user = f"<passages>\n{passages}\n</passages>\n\n问题：{question}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

@@ -6,10 +6,12 @@ naming the file and the reason, so the caller can report it and go on.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,22 +135,49 @@ def read_html(path: Path) -> str:
     return f"{title}\n{body}" if title else body
 
 
+def _inflate_docx(path: Path) -> io.BytesIO:
+    """The .docx re-packed in memory from members inflated in bounded steps.
+
+    The sizes a zip declares can lie; python-docx reads a member in one call
+    (1 MB of zeros can inflate to 1 GB at once). Inflating here, 1 MB at a time
+    and never past the declared size or ``MAX_DOCX_UNCOMPRESSED`` in all,
+    bounds memory and time whatever the headers say."""
+    out = io.BytesIO()
+    total = 0
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        declared = sum(info.file_size for info in infos)
+        packed = max(1, sum(info.compress_size for info in infos))
+        if declared > MAX_DOCX_UNCOMPRESSED or declared / packed > MAX_DOCX_RATIO:
+            raise LoadError(path, f"refused: inflates to {declared} bytes (possible zip bomb)")
+        if "word/document.xml" not in zf.namelist():
+            raise LoadError(path, "not a Word document (no word/document.xml)")
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as copy:
+            for info in infos:
+                if info.is_dir():
+                    continue
+                parts = []
+                with zf.open(info) as member:
+                    while block := member.read(1 << 20):
+                        total += len(block)
+                        if total > MAX_DOCX_UNCOMPRESSED:
+                            raise LoadError(path, f"refused: inflates past {MAX_DOCX_UNCOMPRESSED} bytes (zip bomb)")
+                        parts.append(block)
+                copy.writestr(info.filename, b"".join(parts))
+    out.seek(0)
+    return out
+
+
 def read_docx(path: Path) -> str:
     """Paragraph text of a Word file, refusing zip bombs before parsing."""
     import docx  # python-docx
 
     try:
-        with zipfile.ZipFile(path) as zf:
-            total = sum(info.file_size for info in zf.infolist())
-            packed = max(1, sum(info.compress_size for info in zf.infolist()))
-            if total > MAX_DOCX_UNCOMPRESSED or total / packed > MAX_DOCX_RATIO:
-                raise LoadError(path, f"refused: inflates to {total} bytes (possible zip bomb)")
-            if "word/document.xml" not in zf.namelist():
-                raise LoadError(path, "not a Word document (no word/document.xml)")
-    except zipfile.BadZipFile as exc:
+        data = _inflate_docx(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
         raise LoadError(path, f"corrupt or truncated .docx ({exc})") from exc
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(data)
     except Exception as exc:  # python-docx raises several unrelated types
         raise LoadError(path, f"corrupt .docx ({type(exc).__name__}: {exc})") from exc
     lines = [p.text for p in document.paragraphs]
