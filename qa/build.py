@@ -177,8 +177,9 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
         if progress:
             progress("embed", 0, len(chunks))
         vectors = embedder.encode_documents([search_text(c) for c in chunks], progress=show_progress)
-        # only the local backend keeps sentence vectors (for the reranker)
-        sentence_vectors = embed_sentences(embedder, chunks, show_progress) if settings.backend == "local" else None
+        # sentence vectors feed the reranker; backends or sizes that keep none skip their cost
+        keeps_sentences = getattr(index, "wants_sentence_vectors", lambda extra: False)(len(chunks))
+        sentence_vectors = embed_sentences(embedder, chunks, show_progress) if keeps_sentences else None
         report.embedded = len(chunks)
         if progress:
             progress("embed", len(chunks), len(chunks))

@@ -31,6 +31,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         model=getattr(args, "model", None),
         mode=getattr(args, "mode", None) if getattr(args, "mode", None) in ("bm25", "dense", "hybrid") else None,
         chunk_chars=getattr(args, "chunk_chars", None),
+        backend=getattr(args, "backend", None),
+        milvus_uri=getattr(args, "milvus_uri", None),
     )
 
 
@@ -189,7 +191,32 @@ def _common(parser: argparse.ArgumentParser, index: bool = True, corpus: bool = 
     if index:
         parser.add_argument("--index", type=Path, help="index directory (default: index/, env QA_INDEX)")
         parser.add_argument("--model", help="sentence-transformers model name or path (env QA_MODEL)")
+        _backend_options(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _backend_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=["local", "milvus"],
+                        help="index backend a build writes (default local, env QA_BACKEND); "
+                             "searches follow the index's manifest")
+    parser.add_argument("--milvus-uri", metavar="URI",
+                        help="Milvus: FILE.db runs embedded milvus-lite, http://host:19530 a server "
+                             "(default: the URI the index recorded, or INDEX/milvus.db; env QA_MILVUS_URI)")
+
+
+def _with_backend_env(func):
+    """``qa eval`` builds its Settings from the environment: pass the backend
+    flags on that way."""
+    import os
+
+    def run(args: argparse.Namespace) -> int:
+        if args.backend:
+            os.environ["QA_BACKEND"] = args.backend
+        if args.milvus_uri:
+            os.environ["QA_MILVUS_URI"] = args.milvus_uri
+        return func(args)
+
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from qa.evaluation import add_eval_command
 
-    add_eval_command(sub)
+    p = add_eval_command(sub)
+    _backend_options(p)
+    p.set_defaults(func=_with_backend_env(p.get_default("func")))
     return parser
 
 

@@ -58,7 +58,8 @@ class Searcher:
         version = current_dir(self.settings.index)
         if version is not None and version == self._version:
             return False
-        index, manifest = load_index(self.settings.index, self.settings.model)
+        index, manifest = load_index(self.settings.index, self.settings.model,
+                                     milvus_uri=getattr(self.settings, "milvus_uri", None))
         with self._lock:
             self.index, self.manifest, self._version = index, manifest, version
         logger.info("loaded index %s (%d chunks)", version, len(index))

@@ -39,6 +39,10 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 30.0
+    #: index backend a build writes: local (FAISS + bm25s) or milvus; search follows the index's manifest
+    backend: str = "local"
+    #: Milvus: a file path ending in .db (embedded milvus-lite) or http://host:19530
+    milvus_uri: str | None = None
 
     @property
     def chunking(self) -> ChunkSettings:

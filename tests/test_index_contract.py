@@ -6,6 +6,8 @@ checks the backend's behaviour, not the model's.
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pytest
 
@@ -34,12 +36,19 @@ def vectors(n, seed=0):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-BACKENDS = {"local": lambda: LocalIndex(DIM)}
+def _milvus(tmp_path):
+    from qa.index.milvus import MilvusIndex
+
+    return MilvusIndex(tmp_path / "milvus.db", DIM, collection=f"contract_{uuid.uuid4().hex[:8]}")
+
+
+#: name -> factory(tmp_path); every backend runs every test below
+BACKENDS = {"local": lambda tmp_path: LocalIndex(DIM), "milvus": _milvus}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def filled(request):
-    index = BACKENDS[request.param]()
+def filled(request, tmp_path):
+    index = BACKENDS[request.param](tmp_path)
     chunks = make_chunks()
     vecs = vectors(len(chunks))
     index.add(chunks, vecs)
@@ -95,8 +104,10 @@ def test_duplicate_ids_are_refused(filled):
 def test_save_and_load_round_trip(filled, tmp_path):
     index, _, vecs = filled
     index.delete(["c"])
-    index.save(tmp_path)
-    loaded = LocalIndex.load(tmp_path, DIM)
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    index.save(saved)
+    loaded = type(index).load(saved, DIM)
     for mode in ("bm25", "dense", "hybrid"):
         before = [(c.chunk_id, round(s, 5)) for c, s in index.search("学前教育", vecs[2], 5, mode)]
         after = [(c.chunk_id, round(s, 5)) for c, s in loaded.search("学前教育", vecs[2], 5, mode)]

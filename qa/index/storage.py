@@ -58,7 +58,8 @@ class BuildLocked(IndexProblem):
 
 def library_versions() -> dict[str, str]:
     versions = {}
-    for name in ("sentence-transformers", "faiss-cpu", "bm25s", "jieba", "torch", "transformers"):
+    for name in ("sentence-transformers", "faiss-cpu", "bm25s", "jieba", "torch", "transformers", "pymilvus",
+                 "milvus-lite"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -94,9 +95,12 @@ def manifest_hash(manifest: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_index(index_dir: Path, model: str | None = None, verify: bool = True) -> tuple[LocalIndex, dict[str, Any]]:
+def load_index(index_dir: Path, model: str | None = None, verify: bool = True,
+               milvus_uri: str | None = None) -> tuple[LocalIndex, dict[str, Any]]:
     """The current index, refusing one built with another model or one whose
-    files do not match their recorded checksums."""
+    files do not match their recorded checksums. The manifest's ``backend``
+    decides what loads: the local files, or (``milvus``) a connection to the
+    collection its pointer file names (``milvus_uri`` overrides the recorded URI)."""
     manifest = read_manifest(index_dir)
     if manifest is None:
         raise IndexMissing(f"no index in {index_dir}; build one with `python -m qa build --index {index_dir}`")
@@ -115,7 +119,19 @@ def load_index(index_dir: Path, model: str | None = None, verify: bool = True) -
                     f"run `python -m qa build --rebuild --index {index_dir}`"
                 )
     try:
+        if manifest.get("backend", "local") == "milvus":
+            from qa.index.milvus import MilvusIndex
+
+            try:
+                return MilvusIndex.load(version, int(manifest["dim"]), uri=milvus_uri), manifest
+            except Exception as exc:
+                raise IndexMissing(
+                    f"cannot open the Milvus collection that {index_dir} points to ({exc}); check --milvus-uri "
+                    f"or rebuild with `python -m qa build --rebuild --backend milvus --index {index_dir}`"
+                ) from exc
         return LocalIndex.load(version, int(manifest["dim"])), manifest
+    except IndexProblem:
+        raise
     except Exception as exc:
         raise IndexCorrupt(f"cannot load the index in {version} ({exc}); run `python -m qa build --rebuild`") from exc
 

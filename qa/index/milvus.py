@@ -1,0 +1,384 @@
+"""The Milvus backend: chunks, BM25 and vectors live in one Milvus collection.
+
+* BM25 is Milvus's own: ``search_text`` (title + section path + passage, the
+  text the local backend tokenizes) is a ``VARCHAR`` analyzed by the ``jieba``
+  tokenizer (search mode, the project's policy-term dictionary, stopwords and
+  punctuation dropped); a ``BM25`` function turns it into the sparse field.
+* Dense vectors sit in a ``FLOAT_VECTOR`` field (inner product on normalised
+  vectors = cosine) under an HNSW index.
+* ``hybrid`` is ``hybrid_search`` + ``RRFRanker`` (equal weights, the default
+  ``dense_weight=0.5``; other weights are fused client-side with the same
+  weighted RRF as the local backend, from two Milvus searches).
+* Filters become Milvus boolean expressions (doc ids, ``title like``, an
+  ``INT64`` year column).
+
+``uri`` is a file path ending in ``.db`` (embedded milvus-lite, one process
+per data file) or ``http(s)://host:19530`` (a Milvus standalone or cluster).
+Every field of a :class:`~qa.models.Chunk` is stored, so chunk ids and
+citations are the same as with the local backend. The sentence-level
+reranker is not available here (``sentence_scores`` returns None).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import string
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from qa.index.fusion import rrf
+from qa.index.protocol import MODES, Filter
+from qa.models import Chunk
+
+logger = logging.getLogger(__name__)
+
+
+class _QuietIterator(logging.Filter):
+    """pymilvus warns on every query_iterator against milvus-lite that it
+    falls back to a client-side timestamp; that is expected there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "mvccTs" not in record.getMessage()
+
+
+logging.getLogger("pymilvus.client.iterator.query_iterator").addFilter(_QuietIterator())
+
+POINTER_FILE = "milvus.json"
+DEFAULT_COLLECTION = "policy_qa"
+MAX_TEXT_BYTES = 65535
+MAX_LIMIT = 16384  # Milvus's topk / offset+limit ceiling
+BATCH = 500
+OUTPUT_FIELDS = ["chunk_id", "doc_id", "title", "source", "section", "text", "start", "end", "meta", "seq"]
+_SCHEMES = ("http://", "https://", "tcp://", "unix:", "grpc://")
+PUNCTUATION = set(string.punctuation) | set("，。、；：？！“”‘’（）《》〈〉【】「」『』…—～·－．／％＋＝﹑") | {"……", "——"}
+
+
+def normalize_uri(uri: str | Path) -> str:
+    """Server URIs as given; a local milvus-lite file as an absolute path
+    (pymilvus only runs milvus-lite for paths ending in ``.db``)."""
+    text = str(uri).strip()
+    if text.startswith(_SCHEMES):
+        return text
+    if not text.endswith(".db"):
+        raise ValueError(f"milvus URI {text!r}: use http://host:19530 for a server or a file path ending in .db "
+                         "for embedded milvus-lite")
+    path = Path(text).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def is_lite(uri: str) -> bool:
+    return not uri.startswith(_SCHEMES)
+
+
+def _policy_terms() -> list[str]:
+    text = (resources.files("qa.data") / "policy_terms.txt").read_text(encoding="utf-8")
+    return [line.split()[0] for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def analyzer_params() -> dict[str, Any]:
+    """jieba in search mode (words plus sub-words, like ``qa.tokenize``) with
+    the policy-term dictionary on top of jieba's own; the same stopwords as
+    the local BM25, plus punctuation (the local tokenizer drops it too)."""
+    from qa.tokenize import STOPWORDS
+
+    return {
+        "tokenizer": {"type": "jieba", "dict": ["_default_", *_policy_terms()], "mode": "search", "hmm": True},
+        "filter": ["lowercase", {"type": "stop", "stop_words": sorted(STOPWORDS | PUNCTUATION)}],
+    }
+
+
+def quote(value: str) -> str:
+    """A Milvus string literal: double quotes, backslash and quote escaped,
+    control characters dropped (they cannot appear in a filter)."""
+    value = re.sub(r"[\x00-\x1f\x7f]", " ", str(value))
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def filter_expr(where: Filter | None) -> str:
+    """A Filter as a Milvus boolean expression ("" for none). ``title like``
+    treats ``%``/``_`` in the wanted text as wildcards (escapes differ between
+    Milvus versions), so results are re-checked with ``Filter.accepts``."""
+    if not where:
+        return ""
+    parts = []
+    if where.doc_ids:
+        parts.append(f"doc_id in [{', '.join(quote(d) for d in sorted(where.doc_ids))}]")
+    if where.title_contains:
+        parts.append(f"title like {quote('%' + where.title_contains + '%')}")
+    if where.year is not None:
+        parts.append(f"year == {int(where.year)}")
+    return " and ".join(parts)
+
+
+def _year(chunk: Chunk) -> int:
+    try:
+        return int(chunk.meta.get("year"))
+    except (TypeError, ValueError):
+        return -1
+
+
+def _row_chunk(row: dict[str, Any]) -> Chunk:
+    return Chunk(row["chunk_id"], row["doc_id"], row["title"], row["source"], json.loads(row["section"]),
+                 row["text"], int(row["start"]), int(row["end"]), json.loads(row["meta"]))
+
+
+def _flat(hit: Any) -> dict[str, Any]:
+    """pymilvus hits carry the primary key and distance at the top and the
+    output fields under ``entity``."""
+    row = dict(hit)
+    row.update(row.pop("entity", None) or {})
+    return row
+
+
+class MilvusIndex:
+    def __init__(self, uri: str | Path, dim: int, collection: str = DEFAULT_COLLECTION, create: bool = True,
+                 index_type: str = "HNSW"):
+        from pymilvus import MilvusClient
+
+        self.uri = normalize_uri(uri)
+        self.dim = int(dim)
+        self.collection = collection
+        self.index_type = index_type
+        # a server's credentials come from the environment, never from the manifest
+        self._client = MilvusClient(uri=self.uri, token=os.environ.get("QA_MILVUS_TOKEN", ""))
+        self._next_seq: int | None = None
+        if self._client.has_collection(collection):
+            stored = next((f for f in self._client.describe_collection(collection)["fields"] if f["name"] == "dense"), None)
+            stored_dim = int((stored or {}).get("params", {}).get("dim", -1))
+            if stored_dim != self.dim:
+                raise ValueError(f"Milvus collection {collection!r} at {self.uri} holds {stored_dim}-dim vectors, "
+                                 f"not {self.dim}; rebuild with `python -m qa build --rebuild --backend milvus`")
+        elif create:
+            self._create()
+        else:
+            raise ValueError(f"no Milvus collection {collection!r} at {self.uri}; "
+                             f"rebuild with `python -m qa build --rebuild --backend milvus`")
+        self._client.load_collection(collection)
+
+    # --- schema -----------------------------------------------------------
+
+    def _create(self) -> None:
+        from pymilvus import DataType, Function, FunctionType
+
+        schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("chunk_id", DataType.VARCHAR, is_primary=True, max_length=512)
+        schema.add_field("doc_id", DataType.VARCHAR, max_length=512)
+        schema.add_field("title", DataType.VARCHAR, max_length=4096)
+        schema.add_field("source", DataType.VARCHAR, max_length=4096)
+        schema.add_field("section", DataType.VARCHAR, max_length=16384)  # JSON list of headings
+        schema.add_field("text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)
+        schema.add_field("start", DataType.INT64)
+        schema.add_field("end", DataType.INT64)
+        schema.add_field("meta", DataType.VARCHAR, max_length=MAX_TEXT_BYTES)  # JSON object
+        schema.add_field("year", DataType.INT64)  # meta["year"] or -1, for filters
+        schema.add_field("seq", DataType.INT64)  # insertion order for chunks()
+        schema.add_field("search_text", DataType.VARCHAR, max_length=MAX_TEXT_BYTES, enable_analyzer=True,
+                         analyzer_params=analyzer_params())
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=self.dim)
+        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["search_text"], output_field_names=["sparse"]))
+        params = self._client.prepare_index_params()
+        if self.index_type == "HNSW":
+            params.add_index("dense", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
+        else:
+            params.add_index("dense", index_type=self.index_type, metric_type="IP")
+        # bm25s' defaults (k1 1.5, b 0.75), as in the local backend
+        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                         params={"bm25_k1": 1.5, "bm25_b": 0.75})
+        self._client.create_collection(self.collection, schema=schema, index_params=params,
+                                       consistency_level="Strong")
+
+    # --- writing ----------------------------------------------------------
+
+    def _seq_start(self) -> int:
+        if self._next_seq is None:
+            self._next_seq = max((int(r["seq"]) for r in self._rows(["seq"])), default=-1) + 1
+        return self._next_seq
+
+    def add(self, chunks: list[Chunk], vectors: np.ndarray, **_: Any) -> None:
+        """Insert chunks with their vectors; extra keyword arguments of the
+        local backend (tokens, sentence_vectors) are ignored."""
+        from qa.index.local import search_text
+
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        if not len(chunks):
+            return
+        ids = [c.chunk_id for c in chunks]
+        if len(set(ids)) != len(ids):
+            duplicate = next(i for i in ids if ids.count(i) > 1)
+            raise ValueError(f"chunk {duplicate} is already in the index (twice in one batch)")
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start:start + BATCH]
+            found = self._client.query(self.collection, filter=f"chunk_id in [{', '.join(map(quote, batch))}]",
+                                       output_fields=["chunk_id"], limit=len(batch))
+            if found:
+                raise ValueError(f"chunk {found[0]['chunk_id']} is already in the index")
+        vectors = np.asarray(vectors, dtype="float32").reshape(len(chunks), self.dim)
+        seq = self._seq_start()
+        rows = []
+        for n, (chunk, vector) in enumerate(zip(chunks, vectors)):
+            text = search_text(chunk)
+            for name, value in (("text", chunk.text), ("search_text", text)):
+                if len(value.encode("utf-8")) > MAX_TEXT_BYTES:
+                    raise ValueError(f"chunk {chunk.chunk_id}: {name} exceeds Milvus's {MAX_TEXT_BYTES}-byte VARCHAR; "
+                                     "use a smaller --chunk-chars")
+            rows.append({
+                "chunk_id": chunk.chunk_id, "doc_id": chunk.doc_id, "title": chunk.title, "source": chunk.source,
+                "section": json.dumps(chunk.section, ensure_ascii=False), "text": chunk.text,
+                "start": int(chunk.start), "end": int(chunk.end), "meta": json.dumps(chunk.meta, ensure_ascii=False),
+                "year": _year(chunk), "seq": seq + n, "search_text": text, "dense": vector.tolist(),
+            })
+        for start in range(0, len(rows), BATCH):
+            self._client.insert(self.collection, rows[start:start + BATCH])
+        self._next_seq = seq + len(rows)
+
+    def delete(self, doc_ids: Iterable[str]) -> int:
+        doomed = sorted(set(doc_ids))
+        ids: list[str] = []
+        for start in range(0, len(doomed), BATCH):
+            expr = f"doc_id in [{', '.join(map(quote, doomed[start:start + BATCH]))}]"
+            ids += [r["chunk_id"] for r in self._rows(["chunk_id"], expr)]
+        for start in range(0, len(ids), BATCH):
+            self._client.delete(self.collection, ids=ids[start:start + BATCH])
+        return len(ids)
+
+    # --- reading ----------------------------------------------------------
+
+    def _rows(self, fields: list[str], expr: str = "") -> Iterator[dict[str, Any]]:
+        iterator = self._client.query_iterator(self.collection, batch_size=1000, filter=expr, output_fields=fields)
+        try:
+            while True:
+                batch = iterator.next()
+                if not batch:
+                    return
+                yield from batch
+        finally:
+            iterator.close()
+
+    def chunks(self) -> list[Chunk]:
+        rows = sorted(self._rows(OUTPUT_FIELDS), key=lambda r: int(r["seq"]))
+        return [_row_chunk(r) for r in rows]
+
+    def __len__(self) -> int:
+        result = self._client.query(self.collection, filter="", output_fields=["count(*)"])
+        return int(result[0]["count(*)"]) if result else 0
+
+    def _hits(self, result: Any) -> list[tuple[Chunk, float]]:
+        return [(_row_chunk(row), float(row["distance"])) for row in map(_flat, result[0] if result else [])]
+
+    def _search_bm25(self, query: str, k: int, expr: str) -> list[tuple[Chunk, float]]:
+        if not query.strip():
+            return []
+        result = self._client.search(self.collection, data=[query], anns_field="sparse", limit=k, filter=expr,
+                                     output_fields=OUTPUT_FIELDS, search_params={"metric_type": "BM25"})
+        # milvus-lite reports BM25 as a negated distance, a server as a score
+        return [(c, abs(s)) for c, s in self._hits(result) if s != 0]
+
+    def _search_dense(self, vector: np.ndarray, k: int, expr: str) -> list[tuple[Chunk, float]]:
+        result = self._client.search(self.collection, data=[self._vector(vector)], anns_field="dense", limit=k,
+                                     filter=expr, output_fields=OUTPUT_FIELDS, search_params=self._dense_params(k))
+        return self._hits(result)
+
+    def _vector(self, vector: np.ndarray) -> list[float]:
+        return np.asarray(vector, dtype="float32").reshape(self.dim).tolist()
+
+    def _dense_params(self, k: int) -> dict[str, Any]:
+        return {"metric_type": "IP", "params": {"ef": max(64, k)} if self.index_type == "HNSW" else {}}
+
+    def search(self, query: str, vector: np.ndarray | None, k: int, mode: str = "hybrid",
+               where: Filter | None = None, dense_weight: float = 0.5, rrf_k: int = 60) -> list[tuple[Chunk, float]]:
+        if mode not in MODES:
+            raise ValueError(f"unknown search mode {mode!r} (use bm25, dense or hybrid)")
+        k = min(int(k), MAX_LIMIT)
+        if k <= 0:
+            return []
+        expr = filter_expr(where)
+        if mode == "bm25":
+            ranked = self._search_bm25(query, k, expr)
+        elif mode == "dense":
+            ranked = self._search_dense(vector, k, expr)
+        elif query.strip() and vector is not None and abs(dense_weight - 0.5) < 1e-9:
+            ranked = self._hybrid(query, vector, k, expr, rrf_k)
+        else:
+            lists = [self._search_bm25(query, k, expr), self._search_dense(vector, k, expr) if vector is not None else []]
+            by_id = {c.chunk_id: c for ranking in lists for c, _ in ranking}
+            fused = rrf([[(c.chunk_id, s) for c, s in ranking] for ranking in lists],
+                        [1 - dense_weight, dense_weight], rrf_k)[:k]
+            ranked = [(by_id[i], s) for i, s in fused]
+        if where:
+            ranked = [(c, s) for c, s in ranked if where.accepts(c)]
+        return ranked
+
+    def _hybrid(self, query: str, vector: np.ndarray, k: int, expr: str, rrf_k: int) -> list[tuple[Chunk, float]]:
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        requests = [
+            AnnSearchRequest(data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=k, expr=expr or None),
+            AnnSearchRequest(data=[self._vector(vector)], anns_field="dense", param=self._dense_params(k), limit=k,
+                             expr=expr or None),
+        ]
+        result = self._client.hybrid_search(self.collection, requests, ranker=RRFRanker(rrf_k), limit=k,
+                                            output_fields=OUTPUT_FIELDS)
+        # RRFRanker sums 1/(k+rank); the local backend weights each list 0.5
+        return [(c, 0.5 * s) for c, s in self._hits(result)]
+
+    def sentence_scores(self, chunks: list[Chunk], vector: np.ndarray) -> None:
+        """No sentence vectors in Milvus: the reranker is skipped."""
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        n = len(self)
+        return {
+            "backend": "milvus",
+            "uri": self.uri,
+            "collection": self.collection,
+            "chunks": n,
+            "documents": len({r["doc_id"] for r in self._rows(["doc_id"])}),
+            "dim": self.dim,
+            "vector_index": self.index_type,
+            "vector_bytes": n * self.dim * 4,
+        }
+
+    # --- persistence ------------------------------------------------------
+
+    def flush(self) -> None:
+        self._client.flush(self.collection)
+
+    def save(self, path: Path) -> None:
+        """Flush the collection and write a pointer to it into ``path``: the
+        data stays in Milvus, so this is a reference, not a snapshot."""
+        self.flush()
+        (Path(path) / POINTER_FILE).write_text(json.dumps(
+            {"uri": self.uri, "collection": self.collection, "dim": self.dim, "index_type": self.index_type},
+            ensure_ascii=False, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path, dim: int, uri: str | None = None) -> "MilvusIndex":
+        """Reconnect to the collection a saved pointer names (``uri`` overrides
+        the recorded one, e.g. a service name seen from another host)."""
+        pointer = json.loads((Path(path) / POINTER_FILE).read_text(encoding="utf-8"))
+        return cls(uri or pointer["uri"], dim, pointer["collection"], create=False,
+                   index_type=pointer.get("index_type", "HNSW"))
+
+    def drop(self) -> None:
+        self._client.drop_collection(self.collection)
+
+    def drop_others(self, prefix: str) -> list[str]:
+        """Drop this index's older collections (``prefix*`` other than this
+        one): earlier rebuilds and builds killed midway."""
+        doomed = [n for n in self._client.list_collections() if n.startswith(prefix) and n != self.collection]
+        for name in doomed:
+            self._client.drop_collection(name)
+        return doomed
+
+    def close(self) -> None:
+        self._client.close()
