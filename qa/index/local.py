@@ -1,16 +1,34 @@
 """The single-machine backend: FAISS for vectors, bm25s over jieba tokens,
 SQLite for the chunk table.
 
-Chunks get stable integer ids (FAISS ``IndexIDMap2``), so deleting a document
-removes exactly its vectors and an incremental build never re-embeds the rest.
+Chunks get stable integer ids, so deleting a document removes exactly its
+vectors and an incremental build never re-embeds the rest. The FAISS type is
+picked by size (``make_vector_index``, docs/scale.md):
+
+* up to ``FLAT_MAX`` vectors: exact ``IndexFlatIP`` in ``IndexIDMap2``;
+* above: ``IVF{K},SQfp16`` with K = 4·√N cells trained on a sample, our ids
+  stored in the inverted lists themselves (IVF supports ``add_with_ids`` and
+  ``remove_ids``), ``nprobe`` calibrated to recall@10 ≥ 0.95 against exact
+  search; retrained when the corpus outgrows its cells;
+* ``kind="hnsw"`` on request: ``HNSW32`` in ``IndexIDMap2``; HNSW cannot remove
+  vectors, so a delete rebuilds the graph from the remaining ones.
+
+Loading memory-maps the vector file (``IO_FLAG_MMAP_IFC``); the first write
+copies the index into memory (a memory-mapped FAISS index cannot grow).
+
 The BM25 matrix is rebuilt from stored tokens whenever the chunk set changes:
-bm25s indexes a million chunks' tokens in seconds, far below embedding cost.
+bm25s indexes a million chunks' tokens in about a minute, far below embedding
+cost. Sentence vectors for the reranker are kept only up to
+``SENTENCE_VECTORS_MAX`` chunks: beyond, they would cost ~12 KB a chunk on
+disk and in RAM (tens of GB at a million chunks), so they are dropped and the
+reranker is skipped (``sentence_scores`` returns None).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,6 +47,14 @@ logger = logging.getLogger(__name__)
 VECTORS_FILE = "vectors.faiss"
 CHUNKS_FILE = "chunks.sqlite"
 
+#: exact search up to this many vectors, IVF above (FAISS wiki guideline: ~100k)
+FLAT_MAX = 100_000
+#: sentence vectors for the reranker are kept up to this many chunks
+SENTENCE_VECTORS_MAX = 100_000
+#: recall@10 of the approximate index against exact search that nprobe must reach
+TARGET_RECALL = 0.95
+KINDS = ("auto", "flat", "ivf", "hnsw")
+
 
 def search_text(chunk: Chunk) -> str:
     """What BM25 and the embedding see: the passage under its title and
@@ -38,25 +64,127 @@ def search_text(chunk: Chunk) -> str:
     return f"{context}\n{chunk.text}"
 
 
-def make_vector_index(dim: int) -> faiss.Index:
-    """Exact inner product (= cosine on normalised vectors) with stable ids.
-    Flat is exact and fast below ~100k vectors; larger corpora are the
-    performance issue's business (docs/scale.md)."""
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+def ivf_cells(n: int) -> int:
+    """K = 4·√N (FAISS wiki: 4√N–16√N; the low end keeps k-means training
+    affordable on two cores), at least 16."""
+    return max(16, int(4 * math.sqrt(max(n, 1))))
+
+
+def vector_kind(n: int, kind: str = "auto", flat_max: int = FLAT_MAX) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown vector index kind {kind!r} (use one of {', '.join(KINDS)})")
+    if kind != "auto":
+        return kind
+    return "flat" if n <= flat_max else "ivf"
+
+
+def make_vector_index(dim: int, n: int = 0, kind: str = "auto", flat_max: int = FLAT_MAX,
+                      storage: str = "SQfp16", training: np.ndarray | None = None) -> faiss.Index:
+    """An empty (trained, for IVF) inner-product index for ``n`` vectors.
+
+    ``storage`` is the IVF code: ``SQfp16`` (half the memory of fp32, recall
+    unchanged), ``SQ8`` (a quarter), ``Flat``, or a ``PQ..`` code when memory
+    binds. IVF needs ``training`` vectors (30k–256k of the corpus)."""
+    kind = vector_kind(n, kind, flat_max)
+    if kind == "flat":
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if kind == "hnsw":
+        hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 80
+        hnsw.hnsw.efSearch = 128
+        return faiss.IndexIDMap2(hnsw)
+    if training is None or not len(training):
+        raise ValueError("an IVF index needs training vectors")
+    cells = min(ivf_cells(n), max(1, len(training) // 39))  # small corpora (tests): fewer cells
+    index = faiss.index_factory(dim, f"IVF{cells},{storage}", faiss.METRIC_INNER_PRODUCT)
+    index.cp.min_points_per_centroid = 5  # quieter: a 30-per-cell sample is enough for these cells
+    index.train(np.ascontiguousarray(training, dtype="float32"))
+    faiss.extract_index_ivf(index).set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct + remove
+    return index
+
+
+def training_sample(vectors: np.ndarray, n_cells: int, seed: int = 0) -> np.ndarray:
+    """30k–256k vectors, at least the 39 per cell k-means asks for."""
+    size = min(len(vectors), max(30_000, 39 * n_cells), 256_000)
+    if size >= len(vectors):
+        return vectors
+    rows = np.sort(np.random.default_rng(seed).choice(len(vectors), size, replace=False))
+    return vectors[rows]
+
+
+def calibrate_nprobe(index: faiss.Index, vectors: np.ndarray, target: float = TARGET_RECALL,
+                     queries: int = 200, k: int = 10, seed: int = 0) -> tuple[int, float]:
+    """The smallest power-of-two nprobe whose recall@k against exact search
+    reaches ``target`` (plus a small margin), on queries that are mixtures of
+    two stored vectors (they fall between clusters: harder than stored ones)."""
+    ivf = faiss.extract_index_ivf(index)
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, len(vectors), (2, queries))
+    q = vectors[a] + vectors[b]
+    q = np.ascontiguousarray(q / np.linalg.norm(q, axis=1, keepdims=True), dtype="float32")
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(np.ascontiguousarray(vectors, dtype="float32"))
+    _, truth = exact.search(q, k)
+    ids = faiss.vector_to_array(faiss.downcast_index(index).id_map) if isinstance(index, faiss.IndexIDMap2) else None
+    recall, nprobe = 0.0, 1
+    while nprobe <= ivf.nlist:
+        _, found = index.search(q, k, params=faiss.SearchParametersIVF(nprobe=nprobe))
+        if ids is not None:
+            found = np.where(found >= 0, ids[np.maximum(found, 0)], -1)
+        recall = float(np.mean([len(set(t) & set(f)) / k for t, f in zip(truth.tolist(), found.tolist())]))
+        if recall >= min(1.0, target + 0.02) or nprobe == ivf.nlist:
+            break
+        nprobe = min(nprobe * 2, ivf.nlist)
+    return nprobe, recall
+
+
+def _kind_of(index: faiss.Index) -> str:
+    inner = faiss.downcast_index(index.index) if isinstance(index, (faiss.IndexIDMap, faiss.IndexIDMap2)) else index
+    if isinstance(inner, faiss.IndexHNSW):
+        return "hnsw"
+    if isinstance(inner, faiss.IndexIVF):
+        return "ivf"
+    return "flat"
 
 
 class LocalIndex:
-    def __init__(self, dim: int):
+    def __init__(self, dim: int, kind: str = "auto", flat_max: int = FLAT_MAX, storage: str = "SQfp16",
+                 sentence_limit: int = SENTENCE_VECTORS_MAX):
+        vector_kind(0, kind)  # validates
         self.dim = dim
-        self._vectors = make_vector_index(dim)
+        self.kind = kind
+        self.flat_max = flat_max
+        self.storage = storage
+        self.sentence_limit = sentence_limit
+        self._vectors = make_vector_index(dim, 0, "hnsw" if kind == "hnsw" else "flat")
+        self._mapped = False  # memory-mapped from disk: copied into memory before the first write
         self._chunks: dict[int, Chunk] = {}
         self._tokens: dict[int, list[str]] = {}
         self._sentences: dict[int, np.ndarray] = {}  # chunk id -> its sentence vectors
+        self._sentences_dropped = False
+        self._by_chunk_id: dict[str, int] = {}
+        self._by_doc: dict[str, list[int]] = {}
+        self._allowed_cache: dict[Filter, np.ndarray] = {}
         self._next_id = 0
         self._bm25: bm25s.BM25 | None = None
         self._bm25_ids = np.zeros(0, dtype="int64")
+        self.recall_estimate: float | None = None
 
     # --- writing ----------------------------------------------------------
+
+    def wants_sentence_vectors(self, extra: int = 0) -> bool:
+        """Whether sentence vectors for ``extra`` more chunks would be kept
+        (a build can skip encoding them when not)."""
+        return not self._sentences_dropped and len(self._chunks) + extra <= self.sentence_limit
+
+    def _writable(self) -> None:
+        if self._mapped:  # a memory-mapped FAISS index cannot grow or shrink: take an in-memory copy
+            self._vectors = faiss.deserialize_index(faiss.serialize_index(self._vectors))
+            self._mapped = False
+
+    def _changed(self) -> None:
+        self._bm25 = None
+        self._allowed_cache.clear()
 
     def add(self, chunks: list[Chunk], vectors: np.ndarray, tokens: list[list[str]] | None = None,
             sentence_vectors: list[np.ndarray] | None = None) -> None:
@@ -64,30 +192,99 @@ class LocalIndex:
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
         if len(chunks) == 0:
             return
-        known = {c.chunk_id for c in self._chunks.values()}
-        duplicate = next((c.chunk_id for c in chunks if c.chunk_id in known), None)
-        if duplicate:
-            raise ValueError(f"chunk {duplicate} is already in the index")
+        fresh: set[str] = set()
+        for c in chunks:
+            if c.chunk_id in self._by_chunk_id or c.chunk_id in fresh:
+                raise ValueError(f"chunk {c.chunk_id} is already in the index")
+            fresh.add(c.chunk_id)
+        self._writable()
+        vectors = np.ascontiguousarray(vectors, dtype="float32").reshape(len(chunks), self.dim)
         ids = np.arange(self._next_id, self._next_id + len(chunks), dtype="int64")
         self._next_id += len(chunks)
-        self._vectors.add_with_ids(np.ascontiguousarray(vectors, dtype="float32"), ids)
+        self._add_vectors(ids, vectors)
         tokens = tokens if tokens is not None else [tokenize(search_text(c)) for c in chunks]
+        if sentence_vectors is not None and not self.wants_sentence_vectors(len(chunks)):
+            self._drop_sentences()
+            sentence_vectors = None
         for n, (i, chunk, toks) in enumerate(zip(ids.tolist(), chunks, tokens)):
             self._chunks[i] = chunk
             self._tokens[i] = toks
+            self._by_chunk_id[chunk.chunk_id] = i
+            self._by_doc.setdefault(chunk.doc_id, []).append(i)
             if sentence_vectors is not None:
                 self._sentences[i] = np.asarray(sentence_vectors[n], dtype="float32").reshape(-1, self.dim)
-        self._bm25 = None
+        self._changed()
+
+    def _drop_sentences(self) -> None:
+        if not self._sentences_dropped:
+            logger.warning("more than %d chunks: sentence vectors dropped, the sentence rerank is off "
+                           "(docs/scale.md)", self.sentence_limit)
+        self._sentences.clear()
+        self._sentences_dropped = True
+
+    def _add_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        total = self._vectors.ntotal + len(ids)
+        current = _kind_of(self._vectors)
+        wanted = vector_kind(total, self.kind, self.flat_max)
+        if current == "ivf" and wanted == "ivf":
+            cells = faiss.extract_index_ivf(self._vectors).nlist
+            if cells >= ivf_cells(total) / 2:  # still within 2–16·√N cells: just add
+                self._vectors.add_with_ids(vectors, ids)
+                return
+        elif current == wanted:
+            self._vectors.add_with_ids(vectors, ids)
+            return
+        old_ids, old = self._all_vectors()
+        self._rebuild(np.concatenate([old_ids, ids]), np.concatenate([old, vectors]), wanted)
+
+    def _all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every stored id and vector (decoded; fp16 codes decode losslessly enough)."""
+        index = self._vectors
+        n = index.ntotal
+        if not n:
+            return np.zeros(0, dtype="int64"), np.zeros((0, self.dim), dtype="float32")
+        if isinstance(index, faiss.IndexIDMap2):
+            ids = faiss.vector_to_array(index.id_map).astype("int64")
+            return ids, index.index.reconstruct_n(0, n)
+        ivf = faiss.extract_index_ivf(index)
+        ids = np.concatenate([
+            faiss.rev_swig_ptr(ivf.invlists.get_ids(c), ivf.invlists.list_size(c)).copy()
+            for c in range(ivf.nlist) if ivf.invlists.list_size(c)
+        ]).astype("int64")
+        return ids, index.reconstruct_batch(ids)
+
+    def _rebuild(self, ids: np.ndarray, vectors: np.ndarray, kind: str) -> None:
+        if kind == "ivf":
+            sample = training_sample(vectors, ivf_cells(len(ids)))
+            index = make_vector_index(self.dim, len(ids), "ivf", storage=self.storage, training=sample)
+            index.add_with_ids(vectors, ids)
+            ivf = faiss.extract_index_ivf(index)
+            ivf.nprobe, self.recall_estimate = calibrate_nprobe(index, vectors)
+            logger.info("IVF index: %d vectors, %d cells, nprobe %d (recall@10 %.3f vs exact)",
+                        len(ids), ivf.nlist, ivf.nprobe, self.recall_estimate)
+        else:
+            index = make_vector_index(self.dim, len(ids), kind)
+            if len(ids):
+                index.add_with_ids(vectors, ids)
+        self._vectors = index
 
     def delete(self, doc_ids: Iterable[str]) -> int:
-        doomed = set(doc_ids)
-        ids = [i for i, c in self._chunks.items() if c.doc_id in doomed]
+        ids = [i for d in set(doc_ids) for i in self._by_doc.get(d, ())]
         if ids:
-            self._vectors.remove_ids(np.asarray(ids, dtype="int64"))
+            self._writable()
+            doomed = np.asarray(ids, dtype="int64")
+            if _kind_of(self._vectors) == "hnsw":  # HNSW cannot remove: rebuild the graph without them
+                all_ids, vectors = self._all_vectors()
+                keep = ~np.isin(all_ids, doomed)
+                self._rebuild(all_ids[keep], vectors[keep], "hnsw")
+            else:
+                self._vectors.remove_ids(doomed)
             for i in ids:
-                del self._chunks[i], self._tokens[i]
+                chunk = self._chunks.pop(i)
+                del self._tokens[i], self._by_chunk_id[chunk.chunk_id]
                 self._sentences.pop(i, None)
-            self._bm25 = None
+                self._by_doc.pop(chunk.doc_id, None)
+            self._changed()
         return len(ids)
 
     # --- reading ----------------------------------------------------------
@@ -109,9 +306,21 @@ class LocalIndex:
         return self._bm25
 
     def _allowed(self, where: Filter | None) -> np.ndarray | None:
+        """Ids a filter lets through (cached per filter until the next write);
+        None when there is no filter."""
         if not where:
             return None
-        return np.asarray([i for i, c in self._chunks.items() if where.accepts(c)], dtype="int64")
+        allowed = self._allowed_cache.get(where)
+        if allowed is None:
+            if where.doc_ids:
+                candidates = (i for d in where.doc_ids for i in self._by_doc.get(d, ()))
+            else:
+                candidates = iter(self._chunks)
+            allowed = np.sort(np.fromiter((i for i in candidates if where.accepts(self._chunks[i])), dtype="int64"))
+            if len(self._allowed_cache) > 64:
+                self._allowed_cache.clear()
+            self._allowed_cache[where] = allowed
+        return allowed
 
     def search_bm25(self, query: str, k: int, where: Filter | None = None) -> list[tuple[int, float]]:
         tokens = tokenize(query, normalized=True)
@@ -126,20 +335,37 @@ class LocalIndex:
         if not known:
             return []
         k = min(k, len(self._bm25_ids))
-        docs, scores = bm25.retrieve([known], k=k, show_progress=False, weight_mask=mask)
+        docs, scores = bm25.retrieve([known], k=k, show_progress=False, weight_mask=mask, n_threads=0)
         return [(int(self._bm25_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
     def search_dense(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[tuple[int, float]]:
         if not self._chunks:
             return []
         query = np.ascontiguousarray(vector, dtype="float32").reshape(1, self.dim)
-        params = None
         allowed = self._allowed(where)
-        if allowed is not None:
-            if not len(allowed):
-                return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-        scores, ids = self._vectors.search(query, min(k, len(self._chunks)), params=params)
+        if allowed is not None and not len(allowed):
+            return []
+        sel = faiss.IDSelectorBatch(allowed) if allowed is not None else None
+        kind = _kind_of(self._vectors)
+        if kind == "ivf":
+            ivf = faiss.extract_index_ivf(self._vectors)
+            nprobe = ivf.nprobe
+            if allowed is not None:  # probe enough cells to meet as many allowed vectors as without a filter
+                share = len(allowed) / max(1, len(self._chunks))
+                nprobe = min(ivf.nlist, int(math.ceil(nprobe / max(share, 1e-9))))
+            params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
+        elif kind == "hnsw":
+            params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, k))
+        else:
+            params = faiss.SearchParameters(sel=sel) if sel is not None else None
+        # one query is one thread's work: an OpenMP team of 2 on a busy 2-core machine
+        # costs ~50 ms of spinning and scheduling per search (docs/performance.md)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            scores, ids = self._vectors.search(query, min(k, len(self._chunks)), params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def search(self, query: str, vector: np.ndarray | None, k: int, mode: str = "hybrid",
@@ -159,25 +385,45 @@ class LocalIndex:
 
     def sentence_scores(self, chunks: list[Chunk], vector: np.ndarray) -> np.ndarray | None:
         """Best sentence similarity of each chunk to the query, or None when
-        the index holds no sentence vectors (built without them)."""
+        the index holds no sentence vectors (built without them, or too big):
+        one matrix product over the candidates' stacked sentences, then a
+        per-chunk maximum."""
         if not self._sentences:
             return None
-        by_chunk_id = {c.chunk_id: i for i, c in self._chunks.items()}
-        scores = []
-        for chunk in chunks:
-            matrix = self._sentences.get(by_chunk_id[chunk.chunk_id])
-            scores.append(float(np.max(matrix @ vector)) if matrix is not None and len(matrix) else -1.0)
-        return np.asarray(scores, dtype="float32")
+        empty = np.zeros((0, self.dim), dtype="float32")
+        matrices = [self._sentences.get(self._by_chunk_id.get(c.chunk_id, -1), empty) for c in chunks]
+        sizes = np.fromiter((len(m) for m in matrices), dtype="int64", count=len(matrices))
+        scores = np.full(len(chunks), -1.0, dtype="float32")
+        present = sizes > 0
+        if not present.any():
+            return scores
+        stacked = np.concatenate([m for m in matrices if len(m)])
+        sims = stacked @ np.asarray(vector, dtype="float32").reshape(self.dim)
+        starts = np.concatenate([[0], np.cumsum(sizes[present])[:-1]])
+        scores[present] = np.maximum.reduceat(sims, starts)
+        return scores
 
     def stats(self) -> dict[str, Any]:
-        return {
+        kind = _kind_of(self._vectors)
+        n = len(self._chunks)
+        stats = {
             "backend": "local",
-            "chunks": len(self._chunks),
-            "documents": len({c.doc_id for c in self._chunks.values()}),
+            "chunks": n,
+            "documents": len(self._by_doc),
             "dim": self.dim,
-            "vector_index": type(self._vectors.index).__name__ if hasattr(self._vectors, "index") else type(self._vectors).__name__,
-            "vector_bytes": len(self._chunks) * self.dim * 4,
+            "vector_index": type(faiss.downcast_index(self._vectors.index)).__name__
+            if isinstance(self._vectors, faiss.IndexIDMap2) else type(self._vectors).__name__,
+            "vector_kind": kind,
+            "vector_bytes": n * self.dim * 4,
+            "memory_mapped": self._mapped,
+            "sentence_vectors": len(self._sentences),
         }
+        if kind == "ivf":
+            ivf = faiss.extract_index_ivf(self._vectors)
+            stats.update(cells=ivf.nlist, nprobe=ivf.nprobe, vector_bytes=n * (ivf.code_size + 8))
+        elif kind == "hnsw":
+            stats["vector_bytes"] = n * (self.dim * 4 + 32 * 2 * 4 + 8)
+        return stats
 
     # --- persistence ------------------------------------------------------
 
@@ -204,20 +450,39 @@ class LocalIndex:
         db.close()
 
     @classmethod
-    def load(cls, path: Path, dim: int) -> "LocalIndex":
+    def load(cls, path: Path, dim: int, mmap: bool = True) -> "LocalIndex":
+        """Read a saved index; the vector file is memory-mapped when ``mmap``
+        (pages shared between processes, loaded on demand)."""
         index = cls(dim)
-        index._vectors = faiss.read_index(str(path / VECTORS_FILE))
+        vectors_path = str(path / VECTORS_FILE)
+        vectors = None
+        # flat and HNSW codes map with IO_FLAG_MMAP_IFC, IVF inverted lists with IO_FLAG_MMAP
+        for flag in (faiss.IO_FLAG_MMAP_IFC, faiss.IO_FLAG_MMAP) if mmap else ():
+            try:
+                vectors = faiss.read_index(vectors_path, flag)
+                index._mapped = True
+                break
+            except RuntimeError:  # this index type does not map with this flag
+                continue
+        index._vectors = vectors if vectors is not None else faiss.read_index(vectors_path)
+        if _kind_of(index._vectors) == "hnsw":
+            index.kind = "hnsw"
         db = sqlite3.connect(f"file:{path / CHUNKS_FILE}?mode=ro", uri=True)
         try:
             for row in db.execute("SELECT id, chunk_id, doc_id, title, source, section, text, start, end, meta, tokens FROM chunks"):
                 i = int(row[0])
-                index._chunks[i] = Chunk(row[1], row[2], row[3], row[4], json.loads(row[5]), row[6], row[7], row[8], json.loads(row[9]))
+                chunk = Chunk(row[1], row[2], row[3], row[4], json.loads(row[5]), row[6], row[7], row[8], json.loads(row[9]))
+                index._chunks[i] = chunk
                 index._tokens[i] = row[10].split("\t") if row[10] else []
+                index._by_chunk_id[chunk.chunk_id] = i
+                index._by_doc.setdefault(chunk.doc_id, []).append(i)
             for i, blob in db.execute("SELECT id, vectors FROM sentences"):
                 index._sentences[int(i)] = np.frombuffer(blob, dtype="float32").reshape(-1, dim)
             index._next_id = int(db.execute("SELECT next_id FROM state").fetchone()[0])
         finally:
             db.close()
+        if len(index._chunks) > index.sentence_limit and not index._sentences:
+            index._sentences_dropped = True
         if index._vectors.ntotal != len(index._chunks):
             raise ValueError(f"{path}: {index._vectors.ntotal} vectors but {len(index._chunks)} chunks")
         return index

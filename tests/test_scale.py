@@ -1,0 +1,171 @@
+"""The size-dependent vector index (qa.index.local.make_vector_index): with
+the flat limit lowered, a few thousand random vectors go to IVF, which must
+still find the exact nearest neighbour, survive save/load (memory-mapped) and
+deletes, and keep growing incrementally. No timings are asserted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.index.local import LocalIndex, ivf_cells, vector_kind
+from qa.models import Chunk
+
+DIM = 32
+N = 5000
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype("float32")
+
+
+def clustered(n: int, seed: int = 0) -> np.ndarray:
+    """Vectors around 50 centres: structured like embeddings, unlike pure noise."""
+    rng = np.random.default_rng(seed)
+    centres = unit(rng.normal(size=(50, DIM)))
+    return unit(centres[rng.integers(0, 50, n)] + 0.35 * rng.normal(size=(n, DIM)) / np.sqrt(DIM) * 4)
+
+
+def chunks(n: int, start: int = 0, docs: int = 100) -> list[Chunk]:
+    return [Chunk(f"c{i}", f"doc{i % docs}", f"报告{i % docs}", f"doc{i % docs}.txt", ["一、总结"],
+                  f"第{i}段 教育 学校 {i % 7} 号", 0, 10, {"year": 2012 + i % 3}) for i in range(start, start + n)]
+
+
+def tokens(n: int, start: int = 0) -> list[list[str]]:
+    return [["教育", "学校", f"t{i % 97}", f"u{i}"] for i in range(start, start + n)]
+
+
+@pytest.fixture(scope="module")
+def ivf():
+    vectors = clustered(N)
+    index = LocalIndex(DIM, flat_max=1000)
+    index.add(chunks(N), vectors, tokens=tokens(N))
+    return index, vectors
+
+
+def nearest_share(index: LocalIndex, vectors: np.ndarray, queries: np.ndarray) -> float:
+    truth = np.argmax(queries @ vectors.T, axis=1)
+    found = [index.search_dense(q, 1)[0][0] for q in queries]
+    return float(np.mean(np.asarray(found) == truth))
+
+
+def queries(seed: int = 1, n: int = 200) -> np.ndarray:
+    return clustered(n, seed=seed)
+
+
+def test_kind_follows_size():
+    assert vector_kind(99_999) == "flat" and vector_kind(100_001) == "ivf"
+    assert vector_kind(10, "hnsw") == "hnsw"
+    assert 4 * 1000 <= ivf_cells(1_000_000) <= 16 * 1000
+    with pytest.raises(ValueError):
+        vector_kind(10, "lsh")
+
+
+def test_small_index_stays_flat():
+    index = LocalIndex(DIM, flat_max=1000)
+    index.add(chunks(500), clustered(500), tokens=tokens(500))
+    assert index.stats()["vector_kind"] == "flat"
+
+
+def test_ivf_above_the_limit_finds_the_exact_neighbour(ivf):
+    index, vectors = ivf
+    stats = index.stats()
+    assert stats["vector_kind"] == "ivf" and stats["cells"] == min(ivf_cells(N), N // 39) and stats["nprobe"] >= 1
+    assert index.recall_estimate >= 0.95
+    assert nearest_share(index, vectors, queries()) >= 0.95
+
+
+def test_ivf_hybrid_and_filters(ivf):
+    index, vectors = ivf
+    ranked = index.search("教育 u5", vectors[5], 10, "hybrid")
+    assert ranked and ranked[0][0].chunk_id == "c5"
+    only = index.search("学校", vectors[0], 10, "dense", where=_filter(doc="doc3"))
+    assert only and {c.doc_id for c, _ in only} == {"doc3"} and len(only) == 10
+
+
+def _filter(doc: str):
+    from qa.index.protocol import Filter
+
+    return Filter(doc_ids=frozenset({doc}))
+
+
+def test_ivf_save_load_mmap_delete_and_add(ivf, tmp_path):
+    index, vectors = ivf
+    index.save(tmp_path)
+    loaded = LocalIndex.load(tmp_path, DIM)
+    assert loaded.stats()["vector_kind"] == "ivf" and loaded.stats()["memory_mapped"]
+    q = queries(seed=2, n=50)
+    assert [loaded.search_dense(v, 5) for v in q] == [index.search_dense(v, 5) for v in q]
+    # delete a document: its vectors go, the rest is found as before (copy-on-write of the mmap)
+    gone = {i for i in range(N) if i % 100 == 7}
+    assert loaded.delete(["doc7"]) == len(gone)
+    assert not loaded.stats()["memory_mapped"]
+    for i in sorted(gone)[:10]:
+        assert all(c.doc_id != "doc7" for c, _ in loaded.search("", vectors[i], 10, "dense"))
+    keep = np.asarray(sorted(set(range(N)) - gone))
+    truth = keep[np.argmax(q @ vectors[keep].T, axis=1)]
+    found = [loaded.search_dense(v, 1)[0][0] for v in q]
+    assert np.mean(np.asarray(found) == truth) >= 0.95
+    # incremental add keeps ids counting and the new vectors findable
+    extra = clustered(300, seed=9)
+    loaded.add(chunks(300, start=N), extra, tokens=tokens(300, start=N))
+    assert loaded.search("", extra[0], 1, "dense")[0][0].chunk_id == f"c{N}"
+    assert len(loaded) == N - len(gone) + 300
+
+
+def test_ivf_retrains_when_it_outgrows_its_cells():
+    index = LocalIndex(DIM, flat_max=1000)
+    index.add(chunks(1200), clustered(1200), tokens=tokens(1200))
+    cells = index.stats()["cells"]
+    more = clustered(8000, seed=4)
+    index.add(chunks(8000, start=1200), more, tokens=tokens(8000, start=1200))
+    assert index.stats()["cells"] > cells
+    assert index.search("", more[123], 1, "dense")[0][0].chunk_id == "c1323"
+
+
+def test_flat_mmap_round_trip_and_write_after_load(tmp_path):
+    index = LocalIndex(DIM)
+    vectors = clustered(2000)
+    index.add(chunks(2000), vectors, tokens=tokens(2000))
+    index.save(tmp_path)
+    loaded = LocalIndex.load(tmp_path, DIM)
+    assert loaded.stats()["memory_mapped"] and loaded.stats()["vector_kind"] == "flat"
+    assert loaded.search_dense(vectors[42], 1)[0][0] == 42
+    loaded.delete(["doc42"])
+    assert loaded.search_dense(vectors[42], 1)[0][0] != 42
+
+
+def test_hnsw_option_deletes_by_rebuilding(tmp_path):
+    index = LocalIndex(DIM, kind="hnsw")
+    vectors = clustered(3000)
+    index.add(chunks(3000), vectors, tokens=tokens(3000))
+    assert index.stats()["vector_kind"] == "hnsw"
+    assert nearest_share(index, vectors, queries()) >= 0.95
+    assert index.delete(["doc1"]) == 30
+    assert all(c.doc_id != "doc1" for c, _ in index.search("", vectors[1], 10, "dense"))
+    index.save(tmp_path)
+    loaded = LocalIndex.load(tmp_path, DIM)
+    assert loaded.stats()["vector_kind"] == "hnsw" and loaded.search_dense(vectors[2], 1)[0][0] == 2
+
+
+def test_sentence_vectors_are_dropped_beyond_the_limit():
+    index = LocalIndex(DIM, sentence_limit=100)
+    sentences = [np.stack([v, v]) for v in clustered(80)]
+    index.add(chunks(80), clustered(80), tokens=tokens(80), sentence_vectors=sentences)
+    assert index.sentence_scores(index.chunks()[:3], sentences[0][0]) is not None
+    assert index.wants_sentence_vectors(20) and not index.wants_sentence_vectors(21)
+    index.add(chunks(40, start=80), clustered(40, seed=3), tokens=tokens(40, start=80),
+              sentence_vectors=[np.stack([v]) for v in clustered(40, seed=3)])
+    assert index.sentence_scores(index.chunks()[:3], sentences[0][0]) is None
+    assert index.stats()["sentence_vectors"] == 0
+
+
+def test_vectorised_sentence_scores_match_the_loop():
+    index = LocalIndex(DIM)
+    rng = np.random.default_rng(0)
+    sentences = [unit(rng.normal(size=(int(rng.integers(1, 6)), DIM))) for _ in range(50)]
+    index.add(chunks(50), clustered(50), tokens=tokens(50), sentence_vectors=sentences)
+    q = unit(rng.normal(size=(1, DIM)))[0]
+    picked = [index.chunks()[i] for i in (5, 0, 49, 17)]
+    expected = [float(np.max(sentences[int(c.chunk_id[1:])] @ q)) for c in picked]
+    assert index.sentence_scores(picked, q) == pytest.approx(expected, abs=1e-6)
