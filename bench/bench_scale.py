@@ -47,6 +47,30 @@ def dev_questions() -> list[str]:
     return out
 
 
+def sweep_nprobe(index: LocalIndex, qvecs: np.ndarray, truth: np.ndarray, pairs: list, depth: int) -> list[dict]:
+    """Recall@10 on these queries and hybrid latency as nprobe doubles from the
+    calibrated value until recall reaches 0.95 (or all cells are scanned); the
+    calibrated value is restored afterwards."""
+    ivf = faiss.extract_index_ivf(index._vectors)
+    calibrated, rows = ivf.nprobe, []
+    nprobe = calibrated
+    while True:
+        ivf.nprobe = nprobe
+        hits = sum(len({i for i, _ in index.search_dense(q, 10)} & set(t)) for q, t in zip(qvecs, truth.tolist()))
+        seconds = []
+        for q, v in pairs:
+            start = time.perf_counter()
+            index.search(q, v, depth, "hybrid")
+            seconds.append(time.perf_counter() - start)
+        rows.append({"nprobe": nprobe, "recall_at_10": round(hits / (10 * len(qvecs)), 4),
+                     "hybrid_latency": percentiles(seconds)})
+        if rows[-1]["recall_at_10"] >= 0.95 or nprobe >= ivf.nlist:
+            break
+        nprobe = min(nprobe * 2, ivf.nlist)
+    ivf.nprobe = calibrated
+    return rows
+
+
 def run_size(synth: Synth, n: int, queries: list[str], qvecs: np.ndarray, k: int, depth: int,
              save: bool, kind: str) -> dict:
     result: dict = {"chunks": n, "kind_requested": kind}
@@ -85,6 +109,8 @@ def run_size(synth: Synth, n: int, queries: list[str], qvecs: np.ndarray, k: int
     gc.collect()
 
     pairs = list(zip(queries, qvecs))
+    if result["stats"].get("cells"):
+        result["nprobe_sweep"] = sweep_nprobe(index, qvecs, truth, pairs, depth)
     for mode in ("bm25", "dense", "hybrid"):
         for q, v in pairs[:5]:
             index.search(q, v, depth, mode)

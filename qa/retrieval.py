@@ -59,7 +59,7 @@ class Searcher:
         if version is not None and version == self._version:
             return False
         index, manifest = load_index(self.settings.index, self.settings.model,
-                                     milvus_uri=getattr(self.settings, "milvus_uri", None))
+                                     milvus_uri=self.settings.milvus_uri)
         with self._lock:
             self.index, self.manifest, self._version = index, manifest, version
         logger.info("loaded index %s (%d chunks)", version, len(index))

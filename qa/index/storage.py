@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from qa.index.local import LocalIndex
+from qa.index.protocol import Index
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def manifest_hash(manifest: dict[str, Any]) -> str:
 
 
 def load_index(index_dir: Path, model: str | None = None, verify: bool = True,
-               milvus_uri: str | None = None) -> tuple[LocalIndex, dict[str, Any]]:
+               milvus_uri: str | None = None) -> tuple[Index, dict[str, Any]]:
     """The current index, refusing one built with another model or one whose
     files do not match their recorded checksums. The manifest's ``backend``
     decides what loads: the local files, or (``milvus``) a connection to the
@@ -136,7 +137,7 @@ def load_index(index_dir: Path, model: str | None = None, verify: bool = True,
         raise IndexCorrupt(f"cannot load the index in {version} ({exc}); run `python -m qa build --rebuild`") from exc
 
 
-def write_version(index_dir: Path, index: LocalIndex, manifest: dict[str, Any]) -> Path:
+def write_version(index_dir: Path, index: Index, manifest: dict[str, Any]) -> Path:
     """Save ``index`` as a new version and make it current atomically."""
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
