@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     with (args.out / "chunks.jsonl").open("w", encoding="utf-8") as handle:
         for chunk, toks in zip(chunks, tokens):
-            handle.write(json.dumps({**chunk.__dict__, "tokens": toks}, ensure_ascii=False) + "\n")
+            handle.write(json.dumps({**chunk.to_dict(), "tokens": toks}, ensure_ascii=False) + "\n")
     np.save(args.out / "vectors.npy", vectors)
     with (args.out / "queries.jsonl").open("w", encoding="utf-8") as handle:
         for q in synth.queries(args.queries, seed=args.seed + 2):

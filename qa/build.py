@@ -17,7 +17,7 @@ from typing import Callable
 
 from qa.chunking import CHUNKER_VERSION, chunk_documents, sentence_spans
 from qa.embedding import get_embedder
-from qa.index.local import LocalIndex, search_text
+from qa.index.local import LocalIndex, probe_phrases, search_text
 from qa.index.storage import IndexMismatch, build_lock, load_index, read_manifest, write_version
 from qa.ingest import corpus_files, file_hash, ingest
 from qa.settings import Settings
@@ -190,6 +190,9 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
             if manifest is None and hasattr(index, "drop"):
                 index.drop()  # a fresh Milvus collection nobody points to
             raise
+        if getattr(index, "needs_calibration", lambda: False)():
+            # an approximate (IVF) index: pick nprobe on real query vectors of phrases from the corpus
+            index.calibrate(embedder.encode_queries(probe_phrases(index.chunks())))
         lap("index")
 
         sources = {s: h for s, h in hashes.items() if s not in failed}

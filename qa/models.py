@@ -34,7 +34,7 @@ class Document:
             return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Chunk:
     """A citable passage: a slice ``text == document.text[start:end]``."""
 

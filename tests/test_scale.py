@@ -5,10 +5,12 @@ deletes, and keep growing incrementally. No timings are asserted."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
-from qa.index.local import LocalIndex, ivf_cells, vector_kind
+from qa.index.local import LocalIndex, ivf_cells, probe_phrases, vector_kind
 from qa.models import Chunk
 
 DIM = 32
@@ -71,7 +73,7 @@ def test_ivf_above_the_limit_finds_the_exact_neighbour(ivf):
     index, vectors = ivf
     stats = index.stats()
     assert stats["vector_kind"] == "ivf" and stats["cells"] == min(ivf_cells(N), N // 39) and stats["nprobe"] >= 1
-    assert index.recall_estimate >= 0.95
+    assert index.calibration["recall"] >= 0.95 and index.calibration["probes"] == "mixtures"
     assert nearest_share(index, vectors, queries()) >= 0.95
 
 
@@ -169,3 +171,68 @@ def test_vectorised_sentence_scores_match_the_loop():
     picked = [index.chunks()[i] for i in (5, 0, 49, 17)]
     expected = [float(np.max(sentences[int(c.chunk_id[1:])] @ q)) for c in picked]
     assert index.sentence_scores(picked, q) == pytest.approx(expected, abs=1e-6)
+
+
+def test_calibration_on_query_vectors_reaches_the_target_and_is_saved(tmp_path):
+    """Far-off queries (random directions) need more cells probed than the
+    stand-in mixtures the index calibrates on by itself; ``calibrate`` on
+    such queries must raise nprobe until they reach recall@10 ≥ 0.95."""
+    vectors = clustered(N, seed=5)
+    index = LocalIndex(DIM, flat_max=1000)
+    index.add(chunks(N), vectors, tokens=tokens(N))
+    assert index.needs_calibration() and index.calibration["probes"] == "mixtures"
+    far = unit(np.random.default_rng(7).normal(size=(400, DIM)))
+    before = index.stats()["nprobe"]
+    calibration = index.calibrate(far[:200])
+    assert calibration["probes"] == "queries" and calibration["recall"] >= 0.95
+    assert index.stats()["nprobe"] > before and not index.needs_calibration()
+    truth = np.argsort(-(far[200:] @ vectors.T), axis=1)[:, :10]  # held-out far queries, exact top 10
+    found = [[i for i, _ in index.search_dense(q, 10)] for q in far[200:]]
+    assert np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth.tolist(), found)]) >= 0.95
+    index.save(tmp_path)
+    loaded = LocalIndex.load(tmp_path, DIM)
+    assert loaded.calibration == calibration and loaded.stats()["nprobe"] == calibration["nprobe"]
+    flat = LocalIndex(DIM)
+    flat.add(chunks(10), clustered(10), tokens=tokens(10))
+    assert flat.calibrate(far[:5]) is None and not flat.needs_calibration()
+
+
+def test_probe_phrases_are_cut_from_chunk_texts():
+    pieces = chunks(50)
+    phrases = probe_phrases(pieces, n=30)
+    assert len(phrases) == 30 and all(any(p in c.text for c in pieces) for p in phrases)
+    assert probe_phrases(pieces, n=30) == phrases and probe_phrases([], n=5) == []
+
+
+def test_bm25_is_memory_mapped_on_load_and_rebuilt_from_stored_tokens(tmp_path):
+    """Loading maps the saved BM25 matrix (tokens stay on disk); a write after
+    the load rebuilds it from the stored tokens, even once the directory it
+    was loaded from is gone, and the next save carries every chunk's tokens."""
+    index = LocalIndex(DIM)
+    index.add(chunks(300), clustered(300), tokens=tokens(300))
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    index.save(first)
+    assert {p.name for p in first.glob("bm25.*")} >= {"bm25.data.npy", "bm25.vocab.json", "bm25.params.json"}
+    loaded = LocalIndex.load(first, DIM)
+    assert loaded._bm25 is not None and not loaded._tokens  # mapped, no token lists in memory
+    query = "u7 t7 学校"
+    assert loaded.search_bm25(query, 10) == index.search_bm25(query, 10)
+    shutil.rmtree(first)  # an incremental build removes the version it loaded from
+    loaded.delete(["doc7"])
+    loaded.add(chunks(20, start=300), clustered(20, seed=8), tokens=tokens(20, start=300))
+    expected = LocalIndex(DIM)
+    keep = [c for c in chunks(300) if c.doc_id != "doc7"] + chunks(20, start=300)
+    expected.add(keep, np.zeros((len(keep), DIM), dtype="float32"),
+                 tokens=[["教育", "学校", f"t{int(c.chunk_id[1:]) % 97}", f"u{c.chunk_id[1:]}"] for c in keep])
+    names = lambda hits: [(loaded._chunks[i].chunk_id, round(s, 4)) for i, s in hits]  # noqa: E731
+    assert names(loaded.search_bm25(query, 10)) == [(expected._chunks[i].chunk_id, round(s, 4))
+                                                    for i, s in expected.search_bm25(query, 10)]
+    loaded.save(second)
+    again = LocalIndex.load(second, DIM)
+    (second / "bm25.params.json").unlink()  # an index saved without the matrix re-indexes the stored tokens
+    rebuilt = LocalIndex.load(second, DIM)
+    assert rebuilt._bm25 is None
+    for q in (query, "u305 教育", "t3"):
+        assert rebuilt.search(q, None, 10, "bm25") == again.search(q, None, 10, "bm25") == loaded.search(q, None, 10, "bm25")

@@ -9,16 +9,20 @@ picked by size (``make_vector_index``, docs/scale.md):
 * above: ``IVF{K},SQfp16`` with K = 4·√N cells trained on a sample, our ids
   stored in the inverted lists themselves (IVF supports ``add_with_ids`` and
   ``remove_ids``), ``nprobe`` calibrated to recall@10 ≥ 0.95 against exact
-  search; retrained when the corpus outgrows its cells;
+  search (``calibrate``: on query vectors of phrases from the corpus when the
+  caller can encode them, as the build does); retrained when the corpus
+  outgrows its cells;
 * ``kind="hnsw"`` on request: ``HNSW32`` in ``IndexIDMap2``; HNSW cannot remove
   vectors, so a delete rebuilds the graph from the remaining ones.
 
-Loading memory-maps the vector file (``IO_FLAG_MMAP_IFC``); the first write
-copies the index into memory (a memory-mapped FAISS index cannot grow).
+Loading memory-maps the vector file (``IO_FLAG_MMAP_IFC``) and the saved BM25
+matrix; the first write copies the vectors into memory (a memory-mapped FAISS
+index cannot grow). Token lists stay in ``chunks.sqlite`` once saved: as
+Python strings they would take ~10 GB at a million chunks. A write reads them
+back (interned) to rebuild the BM25 matrix; bm25s indexes a million chunks'
+tokens in about a minute, far below embedding cost.
 
-The BM25 matrix is rebuilt from stored tokens whenever the chunk set changes:
-bm25s indexes a million chunks' tokens in about a minute, far below embedding
-cost. Sentence vectors for the reranker are kept only up to
+Sentence vectors for the reranker are kept only up to
 ``SENTENCE_VECTORS_MAX`` chunks: beyond, they would cost ~12 KB a chunk on
 disk and in RAM (tens of GB at a million chunks), so they are dropped and the
 reranker is skipped (``sentence_scores`` returns None).
@@ -30,8 +34,9 @@ import json
 import logging
 import math
 import sqlite3
+import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import bm25s
 import faiss
@@ -46,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 VECTORS_FILE = "vectors.faiss"
 CHUNKS_FILE = "chunks.sqlite"
+#: bm25s's files, saved flat next to the others (so the manifest checksums them)
+BM25_FILES = {"data_name": "bm25.data.npy", "indices_name": "bm25.indices.npy", "indptr_name": "bm25.indptr.npy",
+              "vocab_name": "bm25.vocab.json", "params_name": "bm25.params.json", "nnoc_name": "bm25.nnoc.npy"}
 
 #: exact search up to this many vectors, IVF above (FAISS wiki guideline: ~100k)
 FLAT_MAX = 100_000
@@ -112,30 +120,55 @@ def training_sample(vectors: np.ndarray, n_cells: int, seed: int = 0) -> np.ndar
     return vectors[rows]
 
 
-def calibrate_nprobe(index: faiss.Index, vectors: np.ndarray, target: float = TARGET_RECALL,
-                     queries: int = 200, k: int = 10, seed: int = 0) -> tuple[int, float]:
-    """The smallest power-of-two nprobe whose recall@k against exact search
-    reaches ``target`` (plus a small margin), on queries that are mixtures of
-    two stored vectors (they fall between clusters: harder than stored ones)."""
+def nprobe_ladder(nlist: int) -> list[int]:
+    """nprobe values calibration tries: a √2 ladder up to every cell, so the
+    value chosen is at most ~1.4× the one needed (powers of two overshoot 2×)."""
+    values, x = set(), 1.0
+    while x < nlist:
+        values.add(int(round(x)))
+        x *= math.sqrt(2)
+    return sorted(values | {nlist})
+
+
+def calibrate_nprobe(index: faiss.Index, probes: np.ndarray, target: float = TARGET_RECALL,
+                     k: int = 10) -> tuple[int, float]:
+    """The smallest nprobe of the ladder whose recall@k on ``probes`` against
+    exhaustive search (every cell: exact over the stored codes) reaches
+    ``target`` plus a 0.02 margin."""
     ivf = faiss.extract_index_ivf(index)
-    rng = np.random.default_rng(seed)
-    a, b = rng.integers(0, len(vectors), (2, queries))
-    q = vectors[a] + vectors[b]
-    q = np.ascontiguousarray(q / np.linalg.norm(q, axis=1, keepdims=True), dtype="float32")
-    exact = faiss.IndexFlatIP(vectors.shape[1])
-    exact.add(np.ascontiguousarray(vectors, dtype="float32"))
-    _, truth = exact.search(q, k)
-    ids = faiss.vector_to_array(faiss.downcast_index(index).id_map) if isinstance(index, faiss.IndexIDMap2) else None
-    recall, nprobe = 0.0, 1
-    while nprobe <= ivf.nlist:
-        _, found = index.search(q, k, params=faiss.SearchParametersIVF(nprobe=nprobe))
-        if ids is not None:
-            found = np.where(found >= 0, ids[np.maximum(found, 0)], -1)
+    probes = np.ascontiguousarray(probes, dtype="float32")
+    _, truth = index.search(probes, k, params=faiss.SearchParametersIVF(nprobe=ivf.nlist))
+    recall, nprobe = 1.0, ivf.nlist
+    for nprobe in nprobe_ladder(ivf.nlist):
+        _, found = index.search(probes, k, params=faiss.SearchParametersIVF(nprobe=nprobe))
         recall = float(np.mean([len(set(t) & set(f)) / k for t, f in zip(truth.tolist(), found.tolist())]))
-        if recall >= min(1.0, target + 0.02) or nprobe == ivf.nlist:
+        if recall >= min(1.0, target + 0.02):
             break
-        nprobe = min(nprobe * 2, ivf.nlist)
     return nprobe, recall
+
+
+def mixture_probes(vectors: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarray:
+    """Stand-in queries when no query encoder is at hand: normalised sums of
+    two stored vectors, which fall between clusters. Easier than real queries
+    (docs/scale.md), so ``calibrate`` with encoded phrases replaces them."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, len(vectors), (2, n))
+    q = vectors[a] + vectors[b]
+    return q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+
+
+def probe_phrases(chunks: list[Chunk], n: int = 200, seed: int = 0) -> list[str]:
+    """Phrases of 8–20 characters cut from random chunks: what someone looking
+    up a half-remembered sentence types, and a query far from any one
+    chunk's centre, so calibration on them is conservative."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in rng.integers(0, len(chunks), n if chunks else 0).tolist():
+        text = chunks[i].text
+        length = int(rng.integers(8, 21))
+        start = int(rng.integers(0, max(1, len(text) - length)))
+        out.append(text[start:start + length])
+    return out
 
 
 def _kind_of(index: faiss.Index) -> str:
@@ -168,7 +201,10 @@ class LocalIndex:
         self._next_id = 0
         self._bm25: bm25s.BM25 | None = None
         self._bm25_ids = np.zeros(0, dtype="int64")
-        self.recall_estimate: float | None = None
+        # the chunks.sqlite this index was loaded from: tokens of loaded chunks stay there
+        self._source: sqlite3.Connection | None = None
+        #: how nprobe was chosen: probes ("queries" or "mixtures"), chunks, nprobe, recall
+        self.calibration: dict[str, Any] | None = None
 
     # --- writing ----------------------------------------------------------
 
@@ -256,17 +292,38 @@ class LocalIndex:
     def _rebuild(self, ids: np.ndarray, vectors: np.ndarray, kind: str) -> None:
         if kind == "ivf":
             sample = training_sample(vectors, ivf_cells(len(ids)))
-            index = make_vector_index(self.dim, len(ids), "ivf", storage=self.storage, training=sample)
-            index.add_with_ids(vectors, ids)
-            ivf = faiss.extract_index_ivf(index)
-            ivf.nprobe, self.recall_estimate = calibrate_nprobe(index, vectors)
-            logger.info("IVF index: %d vectors, %d cells, nprobe %d (recall@10 %.3f vs exact)",
-                        len(ids), ivf.nlist, ivf.nprobe, self.recall_estimate)
+            self._vectors = make_vector_index(self.dim, len(ids), "ivf", storage=self.storage, training=sample)
+            self._vectors.add_with_ids(vectors, ids)
+            self._calibrate(mixture_probes(vectors), "mixtures")
         else:
-            index = make_vector_index(self.dim, len(ids), kind)
+            self._vectors = make_vector_index(self.dim, len(ids), kind)
             if len(ids):
-                index.add_with_ids(vectors, ids)
-        self._vectors = index
+                self._vectors.add_with_ids(vectors, ids)
+
+    def _calibrate(self, probes: np.ndarray, kind: str) -> None:
+        ivf = faiss.extract_index_ivf(self._vectors)
+        ivf.nprobe, recall = calibrate_nprobe(self._vectors, probes)
+        self.calibration = {"probes": kind, "chunks": self._vectors.ntotal, "nprobe": ivf.nprobe,
+                            "recall": round(recall, 4)}
+        logger.info("IVF index: %d vectors, %d cells, nprobe %d (recall@10 %.3f vs exact on %d %s)",
+                    self._vectors.ntotal, ivf.nlist, ivf.nprobe, recall, len(probes), kind)
+
+    def needs_calibration(self) -> bool:
+        """Whether ``calibrate`` with query vectors would change anything: an
+        IVF index calibrated on stand-in probes, or on 10 % fewer or more chunks."""
+        if _kind_of(self._vectors) != "ivf":
+            return False
+        c = self.calibration
+        return not c or c["probes"] != "queries" or abs(c["chunks"] - self._vectors.ntotal) > 0.1 * self._vectors.ntotal
+
+    def calibrate(self, query_vectors: np.ndarray) -> dict[str, Any] | None:
+        """Choose ``nprobe`` for recall@10 ≥ 0.95 on these query vectors (the
+        build encodes ``probe_phrases`` of the corpus); None unless IVF."""
+        if _kind_of(self._vectors) != "ivf":
+            return None
+        self._writable()
+        self._calibrate(query_vectors, "queries")
+        return self.calibration
 
     def delete(self, doc_ids: Iterable[str]) -> int:
         ids = [i for d in set(doc_ids) for i in self._by_doc.get(d, ())]
@@ -281,7 +338,8 @@ class LocalIndex:
                 self._vectors.remove_ids(doomed)
             for i in ids:
                 chunk = self._chunks.pop(i)
-                del self._tokens[i], self._by_chunk_id[chunk.chunk_id]
+                self._tokens.pop(i, None)
+                del self._by_chunk_id[chunk.chunk_id]
                 self._sentences.pop(i, None)
                 self._by_doc.pop(chunk.doc_id, None)
             self._changed()
@@ -295,11 +353,27 @@ class LocalIndex:
     def __len__(self) -> int:
         return len(self._chunks)
 
+    def _token_lists(self) -> Iterator[tuple[int, list[str]]]:
+        """(id, tokens) of every chunk in id order: tokens of chunks added in
+        this process are in memory, those of loaded ones are read (interned)
+        from the loaded ``chunks.sqlite``; both are sorted by id, so a merge."""
+        stored = iter(self._source.execute("SELECT id, tokens FROM chunks ORDER BY id")) if self._source else iter(())
+        for i in sorted(self._chunks):
+            if i in self._tokens:
+                yield i, self._tokens[i]
+                continue
+            for j, text in stored:
+                if j == i:
+                    yield i, [sys.intern(t) for t in text.split("\t")] if text else []
+                    break
+            else:
+                raise ValueError(f"the tokens of chunk {self._chunks[i].chunk_id} are missing from the loaded index")
+
     def _bm25_index(self) -> bm25s.BM25:
         if self._bm25 is None:
             self._bm25_ids = np.asarray(sorted(self._chunks), dtype="int64")
             bm25 = bm25s.BM25()
-            corpus = [self._tokens[i] or ["<empty>"] for i in self._bm25_ids.tolist()]
+            corpus = [tokens or ["<empty>"] for _, tokens in self._token_lists()]
             if corpus:
                 bm25.index(corpus, show_progress=False)
             self._bm25 = bm25
@@ -420,7 +494,8 @@ class LocalIndex:
         }
         if kind == "ivf":
             ivf = faiss.extract_index_ivf(self._vectors)
-            stats.update(cells=ivf.nlist, nprobe=ivf.nprobe, vector_bytes=n * (ivf.code_size + 8))
+            stats.update(cells=ivf.nlist, nprobe=ivf.nprobe, vector_bytes=n * (ivf.code_size + 8),
+                         calibration=self.calibration)
         elif kind == "hnsw":
             stats["vector_bytes"] = n * (self.dim * 4 + 32 * 2 * 4 + 8)
         return stats
@@ -429,6 +504,8 @@ class LocalIndex:
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._vectors, str(path / VECTORS_FILE))
+        if self._chunks:  # loading maps the matrix instead of re-indexing every token
+            self._bm25_index().save(str(path), **BM25_FILES, show_progress=False)
         with sqlite3.connect(path / CHUNKS_FILE) as db:
             db.execute(
                 "CREATE TABLE chunks (id INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT, title TEXT,"
@@ -438,21 +515,22 @@ class LocalIndex:
                 "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     (i, c.chunk_id, c.doc_id, c.title, c.source, json.dumps(c.section, ensure_ascii=False), c.text,
-                     c.start, c.end, json.dumps(c.meta, ensure_ascii=False), "\t".join(self._tokens[i]))
-                    for i, c in sorted(self._chunks.items())
+                     c.start, c.end, json.dumps(c.meta, ensure_ascii=False), "\t".join(tokens))
+                    for i, tokens in self._token_lists() for c in (self._chunks[i],)
                 ),
             )
             db.execute("CREATE TABLE sentences (id INTEGER PRIMARY KEY, vectors BLOB)")
             db.executemany("INSERT INTO sentences VALUES (?,?)",
                            ((i, m.astype("float32").tobytes()) for i, m in sorted(self._sentences.items())))
-            db.execute("CREATE TABLE state (next_id INTEGER)")
-            db.execute("INSERT INTO state VALUES (?)", (self._next_id,))
+            db.execute("CREATE TABLE state (next_id INTEGER, calibration TEXT)")
+            db.execute("INSERT INTO state VALUES (?, ?)", (self._next_id, json.dumps(self.calibration)))
         db.close()
 
     @classmethod
     def load(cls, path: Path, dim: int, mmap: bool = True) -> "LocalIndex":
-        """Read a saved index; the vector file is memory-mapped when ``mmap``
-        (pages shared between processes, loaded on demand)."""
+        """Read a saved index; the vector file and the BM25 matrix are
+        memory-mapped when ``mmap`` (pages shared between processes, loaded
+        on demand). Token lists are not read (see the module docstring)."""
         index = cls(dim)
         vectors_path = str(path / VECTORS_FILE)
         vectors = None
@@ -467,22 +545,35 @@ class LocalIndex:
         index._vectors = vectors if vectors is not None else faiss.read_index(vectors_path)
         if _kind_of(index._vectors) == "hnsw":
             index.kind = "hnsw"
-        db = sqlite3.connect(f"file:{path / CHUNKS_FILE}?mode=ro", uri=True)
-        try:
-            for row in db.execute("SELECT id, chunk_id, doc_id, title, source, section, text, start, end, meta, tokens FROM chunks"):
-                i = int(row[0])
-                chunk = Chunk(row[1], row[2], row[3], row[4], json.loads(row[5]), row[6], row[7], row[8], json.loads(row[9]))
-                index._chunks[i] = chunk
-                index._tokens[i] = row[10].split("\t") if row[10] else []
-                index._by_chunk_id[chunk.chunk_id] = i
-                index._by_doc.setdefault(chunk.doc_id, []).append(i)
-            for i, blob in db.execute("SELECT id, vectors FROM sentences"):
-                index._sentences[int(i)] = np.frombuffer(blob, dtype="float32").reshape(-1, dim)
-            index._next_id = int(db.execute("SELECT next_id FROM state").fetchone()[0])
-        finally:
-            db.close()
+        # kept open for the tokens: an open file survives the version directory's removal
+        db = sqlite3.connect(f"file:{path / CHUNKS_FILE}?mode=ro", uri=True, check_same_thread=False)
+        index._source = db
+        shared: dict[str, Any] = {}  # one object per distinct title, section path, meta: chunks of a document share them
+
+        def same(text: str, parse=None) -> Any:
+            value = shared.get(text)
+            if value is None:
+                value = shared[text] = parse(text) if parse else text
+            return value
+
+        rows = db.execute("SELECT id, chunk_id, doc_id, title, source, section, text, start, end, meta FROM chunks")
+        for i, chunk_id, doc_id, title, source, section, text, start, end, meta in rows:
+            chunk = Chunk(chunk_id, same(doc_id), same(title), same(source), same(section, json.loads), text,
+                          start, end, same(meta, json.loads))
+            index._chunks[i] = chunk
+            index._by_chunk_id[chunk_id] = i
+            index._by_doc.setdefault(chunk.doc_id, []).append(i)
+        for i, blob in db.execute("SELECT id, vectors FROM sentences"):
+            index._sentences[int(i)] = np.frombuffer(blob, dtype="float32").reshape(-1, dim)
+        state = db.execute("SELECT * FROM state")
+        values = dict(zip([d[0] for d in state.description], state.fetchone()))
+        index._next_id = int(values["next_id"])
+        index.calibration = json.loads(values.get("calibration") or "null")
         if len(index._chunks) > index.sentence_limit and not index._sentences:
             index._sentences_dropped = True
         if index._vectors.ntotal != len(index._chunks):
             raise ValueError(f"{path}: {index._vectors.ntotal} vectors but {len(index._chunks)} chunks")
+        if (path / BM25_FILES["params_name"]).is_file():
+            index._bm25 = bm25s.BM25.load(str(path), **BM25_FILES, mmap=mmap, show_progress=False)
+            index._bm25_ids = np.asarray(sorted(index._chunks), dtype="int64")
         return index
