@@ -42,6 +42,7 @@ import bm25s
 import faiss
 import numpy as np
 
+from qa.chunking import sentence_spans
 from qa.index.fusion import rrf
 from qa.index.protocol import Filter
 from qa.models import Chunk
@@ -157,17 +158,21 @@ def mixture_probes(vectors: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarr
     return q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
 
 
-def probe_phrases(chunks: list[Chunk], n: int = 200, seed: int = 0) -> list[str]:
-    """Phrases of 8–20 characters cut from random chunks: what someone looking
-    up a half-remembered sentence types, and a query far from any one
-    chunk's centre, so calibration on them is conservative."""
+def probe_phrases(chunks: list[Chunk], n: int = 300, seed: int = 0) -> list[str]:
+    """Phrases of 8–20 characters, each cut from one sentence of a random
+    chunk: what someone looking up a half-remembered sentence types. Such a
+    phrase matches every chunk that repeats the sentence, so its neighbours
+    scatter over many cells: a conservative probe (a phrase straddling two
+    sentences would point at the one chunk holding both)."""
     rng = np.random.default_rng(seed)
     out = []
     for i in rng.integers(0, len(chunks), n if chunks else 0).tolist():
         text = chunks[i].text
+        spans = sentence_spans(text, 0, len(text)) or [(0, len(text))]
+        a, b = spans[int(rng.integers(len(spans)))]
         length = int(rng.integers(8, 21))
-        start = int(rng.integers(0, max(1, len(text) - length)))
-        out.append(text[start:start + length])
+        start = a + int(rng.integers(0, max(1, b - a - length)))
+        out.append(text[start:min(b, start + length)])
     return out
 
 
