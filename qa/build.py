@@ -164,7 +164,7 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
         chunks = chunk_documents(result.documents, settings.chunking)
         lap("chunk")
 
-        embedder = get_embedder(settings.model, settings.batch_size)
+        embedder = get_embedder(settings.model, settings.batch_size, settings.encoder)
         if manifest is not None:
             index, _ = load_index(settings.index, settings.model, milvus_uri=settings.milvus_uri)
             # added files too: a killed build may have stored some of their chunks in Milvus already

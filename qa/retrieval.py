@@ -51,7 +51,7 @@ class Searcher:
         self._lock = threading.Lock()
         self._version = None
         self.refresh()  # first: a missing or mismatched index is reported before the model loads
-        self.embedder = get_embedder(settings.model, settings.batch_size)
+        self.embedder = get_embedder(settings.model, settings.batch_size, settings.encoder)
 
     def refresh(self) -> bool:
         """Load the current index version if it changed; True when it did."""

@@ -36,6 +36,8 @@ class Settings:
     #: weight of the best-sentence ranking in the second stage
     rerank_weight: float = 0.7
     batch_size: int = 16
+    #: what runs the embedding model: torch, or openvino (~3× faster on CPUs with bf16, docs/performance.md)
+    encoder: str = "torch"
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 30.0
