@@ -326,8 +326,7 @@ class LocalIndex:
         build encodes ``probe_phrases`` of the corpus); None unless IVF."""
         if _kind_of(self._vectors) != "ivf":
             return None
-        self._writable()
-        self._calibrate(query_vectors, "queries")
+        self._calibrate(query_vectors, "queries")  # nprobe is a search parameter: a mapped index needs no copy
         return self.calibration
 
     def delete(self, doc_ids: Iterable[str]) -> int:
