@@ -51,8 +51,12 @@ def dir_mb(path: Path) -> float:
 
 
 def machine() -> dict:
+    """Facts a figure needs beside it: which code, when, on what, under what load."""
     load = os.getloadavg()
-    return {"cpus": os.cpu_count(), "gpu": False, "python": platform.python_version(),
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent).stdout.strip()
+    return {"commit": commit or None, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "cpus": os.cpu_count(), "gpu": False, "python": platform.python_version(),
             "platform": platform.platform(), "load_avg_1m_at_start": round(load[0], 2)}
 
 

@@ -38,6 +38,8 @@ class BuildReport:
     chunks: int = 0
     embedded: int = 0
     errors: list[str] = field(default_factory=list)
+    #: cleaning rule -> lines it removed from the files read in this build
+    dropped: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     index_dir: str = ""
 
@@ -160,6 +162,7 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
             source = Path(error.path).relative_to(settings.corpus).as_posix()
             failed[source] = {"sha256": hashes[source], "error": str(error)}
         report.errors = [f["error"] for f in failed.values()]
+        report.dropped = result.dropped_by_rule()
         lap("ingest")
         chunks = chunk_documents(result.documents, settings.chunking)
         lap("chunk")

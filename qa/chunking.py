@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from qa.models import Chunk, Document
 from qa.outline import Section, sections
 
-_SENTENCE_END = re.compile(r"[。!?;]+[”’」』]*|\n")
+#: both widths: ``sentence_spans`` also runs on stored text, which keeps the source's punctuation
+_SENTENCE_END = re.compile(r"[。!?;！？；]+[”’」』\"']*|\n")
 _ENUM_NEXT = re.compile(r"^\s*[二三四五六七八九十]{1,2}是")
-_CLAUSE_END = re.compile(r"[,、:]")
+_CLAUSE_END = re.compile(r"[,、:，：]")
 
 
 #: bump when chunk boundaries change for the same settings: indexes built by
 #: an older chunker are then rebuilt instead of silently mixing two schemes
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,20 @@ def _trim(text: str, a: int, b: int) -> tuple[int, int]:
     return a, b
 
 
+#: characters of a document's opening (after its title) that every chunk is scored with
+LEAD_CHARS = 100
+
+
+def document_lead(doc: Document) -> str:
+    """The opening after the title: who issues the document, for where and
+    when (``国家税务总局南阳市税务局…``), which questions name."""
+    text = doc.text[len(doc.title):] if doc.text.startswith(doc.title) else doc.text
+    return text.strip()[:LEAD_CHARS]
+
+
 def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
     chunks: list[Chunk] = []
+    meta = {**doc.meta, "lead": document_lead(doc)}
     for span in _merge_heading_only(doc.text, sections(doc.text)):
         for a, b in pack(doc.text, span.start, span.end, settings):
             a, b = _trim(doc.text, a, b)
@@ -136,7 +149,7 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
                 text=doc.text[a:b],
                 start=a,
                 end=b,
-                meta=dict(doc.meta),
+                meta=meta,
             ))
     return chunks
 

@@ -11,16 +11,19 @@ invent text, so characters that cannot be repaired (mojibake) stay as they are.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
-#: punctuation that can end a paragraph without cutting a sentence
+#: punctuation that can end a paragraph without cutting a sentence (checked on the folded view)
 PARAGRAPH_END = "。!?;:…”’」』)》.\"'"
 
 _PINYIN = re.compile(rf"(?:(?<=[{CJK}?])\([a-z{TONED}]+\)|\([a-z]*[{TONED}][a-z{TONED}]*\))")
-_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+#: full-width ASCII forms and the ideographic space -> their ASCII twins, one code point for one
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff]")
 
@@ -70,25 +73,47 @@ def to_simplified(text: str) -> str:
                       for line in text.split("\n"))
 
 
-def normalize_chars(text: str) -> str:
-    """Unify line ends, spaces and full-width ASCII forms (，：（） -> ,:()).
+def fold_width(text: str) -> str:
+    """Full-width ASCII forms as ASCII (，：（） -> ,:()), for matching only.
 
-    The reports mostly use half-width ASCII punctuation between Chinese
-    characters already, so mapping the rest to it keeps one form throughout;
-    Chinese-only marks (。、“”) are left alone."""
+    One code point maps to one, so offsets found in the folded view hold in
+    the original: rules and the outline look at the view and cut the
+    original, whose characters reach citations unchanged (official Chinese
+    prose uses full-width punctuation, GB/T 15834)."""
+    return text.translate(_FULLWIDTH)
+
+
+def normalize_chars(text: str) -> str:
+    """Unify line ends and runs of spaces; drop invisible characters. Visible
+    characters are kept as the source has them."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _INVISIBLE.sub("", text).translate(_FULLWIDTH)
-    return _SPACES.sub(" ", text)
+    return _SPACES.sub(" ", _INVISIBLE.sub("", text))
+
+
+def delete_matches(pattern: re.Pattern, text: str) -> str:
+    """``pattern.sub("", text)`` with the pattern matched on the folded view."""
+    view = fold_width(text)
+    pieces, last = [], 0
+    for match in pattern.finditer(view):
+        pieces.append(text[last:match.start()])
+        last = match.end()
+    return "".join(pieces) + text[last:] if pieces else text
 
 
 def drop_pinyin(text: str) -> str:
     """``學(xué)`` -> ``學``: annotations follow a character or carry tone marks."""
-    return _PINYIN.sub("", text)
+    return delete_matches(_PINYIN, text)
+
+
+def repair_chars(text: str) -> str:
+    """What every stored text gets: pinyin annotations out, traditional ->
+    simplified for the mainland reader; punctuation and width untouched."""
+    return to_simplified(drop_pinyin(normalize_chars(text)))
 
 
 def normalize_text(text: str) -> str:
-    """The normalisation shared by documents and queries (no boilerplate rules)."""
-    return to_simplified(drop_pinyin(normalize_chars(text)))
+    """The matching form shared by documents and queries: repaired and width-folded."""
+    return fold_width(repair_chars(text))
 
 
 # --- site boilerplate -------------------------------------------------------
@@ -133,10 +158,11 @@ def drop_boilerplate(lines: list[str]) -> list[str]:
     for line in lines:
         original = line
         for pattern in BOILERPLATE_INLINE:
-            line = pattern.sub("", line)
+            line = delete_matches(pattern, line)
         if line != original and not re.sub(r"[\W_]", "", line):
             continue  # only punctuation left ("content_2();。" -> "。")
-        if len(line) <= MAX_BOILERPLATE_LINE and any(p.fullmatch(line.strip()) for p in BOILERPLATE_LINES):
+        view = fold_width(line.strip())
+        if len(line) <= MAX_BOILERPLATE_LINE and any(p.fullmatch(view) for p in BOILERPLATE_LINES):
             continue  # a long line is text: a file without line breaks must not vanish whole
         kept.append(line)
     return kept
@@ -148,7 +174,7 @@ _FOOTER_START = re.compile(r"^本作品(是|来自).{0,200}(公有领域|著作�
 
 def drop_footer(lines: list[str]) -> list[str]:
     for i, line in enumerate(lines):
-        if _FOOTER_START.match(line.strip()):
+        if _FOOTER_START.match(fold_width(line.strip())):
             return lines[:i]
     return lines
 
@@ -169,12 +195,13 @@ def join_broken_lines(lines: list[str]) -> list[str]:
     for i, line in enumerate(lines):
         text = line.strip()
         previous = out[-1].rstrip() if out else ""
-        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        following = fold_width(lines[i + 1].strip()) if i + 1 < len(lines) else ""
+        head, tail = fold_width(text), fold_width(previous)
         if previous and text and (
-            text.startswith(_CONTINUES)
-            or previous.endswith(_OPENS)
+            head.startswith(_CONTINUES)
+            or tail.endswith(_OPENS)
             or (len(text) <= 40 and following.startswith(_CONTINUES)
-                and not previous.endswith(tuple(PARAGRAPH_END)))
+                and not tail.endswith(tuple(PARAGRAPH_END)))
         ):
             out[-1] = previous + text
         else:
@@ -207,6 +234,10 @@ def drop_repeated_titles(lines: list[str]) -> list[str]:
 
 # --- page markers -----------------------------------------------------------
 
+def _ends_paragraph(line: str) -> bool:
+    return fold_width(line.rstrip()).endswith(tuple(PARAGRAPH_END))
+
+
 _PAGE_MARKER = re.compile(r"^(\d{1,3})、")
 
 
@@ -218,7 +249,7 @@ def join_page_markers(lines: list[str]) -> list[str]:
     (``…提高了幼儿教育普及程度。2`` / ``2、011年``). A genuine numbered list
     (``1、加强…。``) ends its items with punctuation, so it is left alone."""
     paras = [i for i, line in enumerate(lines) if line.strip()]
-    numbered = {i: int(m.group(1)) for i in paras if (m := _PAGE_MARKER.match(lines[i].strip()))}
+    numbered = {i: int(m.group(1)) for i in paras if (m := _PAGE_MARKER.match(fold_width(lines[i].strip())))}
     run = []
     for position, i in enumerate(paras):
         if numbered.get(i) == len(run) + 1:
@@ -226,17 +257,15 @@ def join_page_markers(lines: list[str]) -> list[str]:
     if len(run) < 3:
         return lines
     lengths = sorted(len(lines[i]) for _, i in run)
-    cut = sum(
-        1 for position, _ in run[1:]
-        if not lines[paras[position - 1]].rstrip().endswith(tuple(PARAGRAPH_END))
-    )
+    cut = sum(1 for position, _ in run[1:] if not _ends_paragraph(lines[paras[position - 1]]))
     if lengths[len(lengths) // 2] < 100 or cut < (len(run) - 1) * 2 / 3:
         return lines
     out = list(lines)
     for k, (_, i) in enumerate(run):
-        body = _PAGE_MARKER.sub("", out[i].strip(), count=1)
+        marked = out[i].strip()
+        body = marked[_PAGE_MARKER.match(fold_width(marked)).end():]
         previous = next((j for j in range(i - 1, -1, -1) if out[j].strip()), None)
-        if k and previous is not None and not out[previous].rstrip().endswith(tuple(PARAGRAPH_END)):
+        if k and previous is not None and not _ends_paragraph(out[previous]):
             out[previous] = out[previous].rstrip() + body
             out[i] = ""
         else:
@@ -247,18 +276,92 @@ def join_page_markers(lines: list[str]) -> list[str]:
 # --- excerpt stubs ----------------------------------------------------------
 
 _STUB_END = re.compile(r"(\.{3,}|…+)$")
+#: a line between two teasers of a related-articles list: the next teaser's title
+MAX_STUB_TITLE = 60
+
+
+def _is_stub(line: str) -> bool:
+    line = fold_width(line.strip())
+    return len(line) >= 60 and _STUB_END.search(line) is not None
 
 
 def drop_excerpt_stubs(lines: list[str]) -> list[str]:
-    """Teasers of related articles: a long paragraph cut off with ``...``."""
-    return [line for line in lines if not (len(line.strip()) >= 60 and _STUB_END.search(line.strip()))]
+    """Teasers of related articles: long paragraphs cut off with ``...``, at
+    least two of them with nothing but short title lines between. A lone
+    paragraph that ends in ``……`` is prose (an open list, a quoted remark) and stays."""
+    stubs = [i for i, line in enumerate(lines) if _is_stub(line)]
+    chrome: set[int] = set()
+    for a, b in zip(stubs, stubs[1:]):
+        if all(len(lines[j].strip()) <= MAX_STUB_TITLE for j in range(a + 1, b)):
+            chrome.update((a, b))
+    return [line for i, line in enumerate(lines) if i not in chrome]
+
+
+# --- flattened pages ----------------------------------------------------------
+
+#: a space between two pieces of Chinese text in a flattened page: a lost line break
+_LOST_BREAK = re.compile(rf"(?<=[{CJK}。!?;:,、)”’》」』])[ ]+(?=[{CJK}(“《「『\d])")
+#: a page is flattened when its text sits on this few lines, one of them this long
+FLAT_MAX_LINES = 2
+FLAT_MIN_CHARS = 120
+
+
+def restore_line_breaks(lines: list[str]) -> list[str]:
+    """Pages scraped into one line keep their paragraph breaks as spaces
+    (``…督导检查 2020年2月4日，…``); between Chinese text such a space is a
+    line break, which the outline and the title need. Only whitespace changes."""
+    filled = [line for line in lines if line.strip()]
+    if len(filled) > FLAT_MAX_LINES or not any(len(line) >= FLAT_MIN_CHARS for line in filled):
+        return lines
+    out: list[str] = []
+    for line in lines:
+        if len(line) < FLAT_MIN_CHARS:  # a title line keeps its spaces (精心育人谱新篇 与时俱进攀高峰)
+            out.append(line)
+            continue
+        view, last = fold_width(line), 0
+        for match in _LOST_BREAK.finditer(view):
+            out.append(line[last:match.start()])
+            last = match.end()
+        out.append(line[last:])
+    return out
+
+
+# --- the pipeline ---------------------------------------------------------------
+
+@dataclass
+class Cleaned:
+    """A file's clean text and every line a rule removed whole, so a user
+    can audit the cleaning (``qa chunks --dropped``)."""
+
+    text: str
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (rule, line)
+    #: the page came as one line: its lines are restored paragraphs, not a layout to split reports by
+    flattened: bool = False
+
+
+#: in order; the ``drop_*`` rules remove lines, the others only join or re-break them
+RULES = (join_broken_lines, drop_footer, drop_boilerplate, drop_excerpt_stubs, drop_repeated_titles,
+         restore_line_breaks, join_page_markers)
+
+
+def clean(raw: str) -> Cleaned:
+    """The full cleaning pipeline for one file's text."""
+    lines = [line.strip() for line in repair_chars(raw).split("\n")]
+    dropped: list[tuple[str, str]] = []
+    flattened = False
+    for rule in RULES:
+        before = lines
+        lines = rule(lines)
+        flattened = flattened or (rule is restore_line_breaks and lines != before)
+        if rule.__name__.startswith("drop_"):
+            gone = Counter(line for line in before if line.strip()) - Counter(lines)
+            for line in before:
+                if gone[line] > 0:  # removed whole, or cut down (inline boilerplate, repeated titles)
+                    gone[line] -= 1
+                    dropped.append((rule.__name__, line))
+    text = "\n".join(line.strip() for line in lines)
+    return Cleaned(re.sub(r"\n{2,}", "\n", text).strip(), dropped, flattened)
 
 
 def clean_text(raw: str) -> str:
-    """The full cleaning pipeline for one file's text."""
-    text = normalize_text(raw)
-    lines = [line.strip() for line in text.split("\n")]
-    for rule in (join_broken_lines, drop_footer, drop_boilerplate, drop_excerpt_stubs, drop_repeated_titles, join_page_markers):
-        lines = rule(lines)
-    text = "\n".join(line.strip() for line in lines)
-    return re.sub(r"\n{2,}", "\n", text).strip()
+    return clean(raw).text

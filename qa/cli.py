@@ -44,6 +44,13 @@ def cmd_chunks(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     result = ingest(settings.corpus)
+    if args.dropped:
+        for d in result.dropped:
+            if args.json:
+                _emit({"source": d.source, "rule": d.rule, "line": d.line})
+            else:
+                print(f"{d.source}\t{d.rule}\t{d.line}")
+        return _report_errors(result.errors)
     chunks = chunk_documents(result.documents, settings.chunking)
     if args.json:
         for chunk in chunks:
@@ -62,7 +69,13 @@ def cmd_chunks(args: argparse.Namespace) -> int:
                         print("    " + "  " * depth + heading)
                 last = chunk.section
         print(f"{len(result.documents)} documents, {len(chunks)} chunks, {len(result.errors)} files skipped")
+        print(_dropped_summary(result.dropped_by_rule()))
     return _report_errors(result.errors)
+
+
+def _dropped_summary(counts: dict[str, int]) -> str:
+    detail = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items()))
+    return f"cleaning dropped {sum(counts.values())} lines" + (f" ({detail}; list them: qa chunks --dropped)" if detail else "")
 
 
 def _report_errors(errors: list) -> int:
@@ -93,6 +106,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             print(f"added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
                   f"unchanged {report.unchanged} files; embedded {report.embedded} chunks")
             print(f"index {settings.index}: {report.documents} documents, {report.chunks} chunks")
+            print(_dropped_summary(report.dropped))
         print("time: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
               + f" (total {time.perf_counter() - started:.2f}s)")
     return _report_errors(report.errors)
@@ -227,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chunks", help="clean, split and chunk the corpus; print the chunks")
     _common(p, index=False, corpus=True)
     p.add_argument("--chunk-chars", type=int, help="target chunk size in characters")
+    p.add_argument("--dropped", action="store_true",
+                   help="list the lines cleaning removed (file, rule, line) instead of the chunks")
     p.set_defaults(func=cmd_chunks)
 
     p = sub.add_parser("build", help="build or update the index from the corpus")

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.cleaning import clean_text
+from qa.cleaning import clean, clean_text
 from qa.loading import SUPPORTED_SUFFIXES, LoadError, read_file
 from qa.models import Document
 from qa.splitting import Part, split_reports
@@ -20,11 +20,27 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
+class DroppedLine:
+    """A line a cleaning rule removed (``qa chunks --dropped`` lists them)."""
+
+    source: str
+    rule: str
+    line: str
+
+
+@dataclass
 class IngestResult:
     documents: list[Document] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
     #: source -> sha256 of the file's bytes, for incremental builds
     hashes: dict[str, str] = field(default_factory=dict)
+    dropped: list[DroppedLine] = field(default_factory=list)
+
+    def dropped_by_rule(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for d in self.dropped:
+            counts[d.rule] = counts.get(d.rule, 0) + 1
+        return counts
 
 
 def corpus_files(corpus: Path) -> list[Path]:
@@ -53,17 +69,23 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def documents_from_file(path: Path, source: str) -> list[Document]:
-    """All reports in one file, cleaned; raises LoadError when none is left."""
+def documents_from_file(path: Path, source: str, dropped: list[DroppedLine] | None = None) -> list[Document]:
+    """All reports in one file, cleaned; raises LoadError when no text is left.
+    Lines the cleaning removed are appended to ``dropped``."""
     documents: list[Document] = []
     raws = read_file(path)
     for raw in raws:
-        text = clean_text(raw.text)
+        cleaned = clean(raw.text)
+        if dropped is not None:
+            dropped.extend(DroppedLine(source, rule, line) for rule, line in cleaned.dropped)
+        text = cleaned.text
+        if not text:
+            continue
         title = clean_text(raw.title) if raw.title else None
         if title:
             text = text if text.startswith(title) else f"{title}\n{text}"
         if raw.part is None:
-            parts = split_reports(text, title or path.stem)
+            parts = split_reports(text, title or path.stem, titled_parts=not cleaned.flattened)
         else:  # a line of a .jsonl collection is one report; its links break lines like titles
             parts = [Part(title or f"{path.stem} L{raw.part}", 0, len(text))]
         base_id = source if raw.part is None else f"{source}#L{raw.part}"
@@ -72,7 +94,7 @@ def documents_from_file(path: Path, source: str) -> list[Document]:
             doc_title = title if title and len(parts) == 1 else part.title
             documents.append(Document(doc_id, doc_title, text[part.start:part.end].strip(), source, dict(raw.meta)))
     if not documents:
-        raise LoadError(path, "no report text left after cleaning")
+        raise LoadError(path, "no text left after cleaning: every line was site boilerplate (see qa chunks --dropped)")
     return documents
 
 
@@ -83,7 +105,7 @@ def ingest(corpus: Path, files: list[Path] | None = None) -> IngestResult:
         source = path.relative_to(corpus).as_posix()
         try:
             result.hashes[source] = file_hash(path)
-            result.documents.extend(documents_from_file(path, source))
+            result.documents.extend(documents_from_file(path, source, result.dropped))
         except LoadError as exc:
             logger.warning("skipped %s", exc)
             result.errors.append(exc)

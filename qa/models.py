@@ -58,11 +58,15 @@ class Chunk:
 
 @dataclass
 class Hit:
-    """A retrieved chunk with its fused score and rank (1-based)."""
+    """A retrieved chunk with its fused score and rank (1-based).
+
+    ``also_in`` names the sources of other documents that publish the same
+    passage verbatim: it is shown once, and those documents still count."""
 
     chunk: Chunk
     score: float
     rank: int = 0
+    also_in: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of one search result (see README: add fields, never rename)."""
@@ -78,6 +82,7 @@ class Hit:
             "start": c.start,
             "end": c.end,
             "text": c.text,
+            "also_in": list(self.also_in),
         }
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qa.cleaning import fold_width
+
 CN_DIGITS = "零〇一二三四五六七八九"
 _CN_VALUE = {"零": 0, "〇": 0, **{ch: i for i, ch in enumerate("一二三四五六七八九", 1)}}
 CN_NUM = "[一二三四五六七八九十]{1,3}"
@@ -87,6 +89,9 @@ def _title_end(text: str, start: int) -> tuple[int, bool]:
 
 
 def find_headings(text: str) -> list[Heading]:
+    """Headings of ``text``, matched on its width-folded view (the stored
+    text keeps the source's ``（一）``; offsets are the same in both)."""
+    text = fold_width(text)
     headings: list[Heading] = []
     last_number: dict[int, int] = {}
     for match in _MARKER.finditer(text):

@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 
-from qa.cleaning import normalize_text
+from qa.cleaning import fold_width, normalize_text
 from qa.embedding import get_embedder
 from qa.glossary import expand_english, is_english
 from qa.index.fusion import rrf
@@ -39,7 +39,25 @@ def normalize_query(query: str) -> str:
 
 
 def _fingerprint(text: str) -> str:
-    return re.sub(r"\W+", "", text)[:200]
+    return re.sub(r"\W+", "", fold_width(text))[:200]
+
+
+def collapse_copies(ranked: list, top_k: int) -> list[Hit]:
+    """The best ``top_k`` distinct passages: a passage repeated verbatim
+    (the same notice reposted by several sites or offices) is kept once, at
+    its best rank, with the other copies' sources in ``also_in``."""
+    hits: list[Hit] = []
+    first: dict[str, Hit] = {}
+    for chunk, score in ranked:
+        key = _fingerprint(chunk.text)
+        hit = first.get(key)
+        if hit is not None:
+            if chunk.source != hit.chunk.source and chunk.source not in hit.also_in:
+                hit.also_in.append(chunk.source)
+            continue
+        if len(hits) < top_k:
+            hits.append(first.setdefault(key, Hit(chunk, score, len(hits) + 1)))
+    return hits
 
 
 class Searcher:
@@ -93,14 +111,4 @@ class Searcher:
                               dense_weight=self.settings.dense_weight, rrf_k=self.settings.rrf_k)
         if mode == "hybrid" and self.settings.rerank:
             ranked = self._rerank(index, ranked, vector)
-        hits: list[Hit] = []
-        seen: set[str] = set()
-        for chunk, score in ranked:
-            key = _fingerprint(chunk.text)
-            if key in seen:
-                continue
-            seen.add(key)
-            hits.append(Hit(chunk, score, len(hits) + 1))
-            if len(hits) == top_k:
-                break
-        return hits
+        return collapse_copies(ranked, top_k)

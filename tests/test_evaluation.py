@@ -21,6 +21,7 @@ from qa.evaluation import (
     NO_RELEVANT, Config, build_qrels, evaluate_rankings, main, make_configs, normalize_evidence, to_run,
     write_trec_qrels, write_trec_run,
 )
+from qa.settings import Settings
 from qa.questions import Question, read_questions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -295,7 +296,7 @@ def test_eval_cli_end_to_end_matches_official_scorer(tmp_path, built_index):
     assert set(configs) == {"bm25", "hybrid"}
     n = sum(1 for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip())
     assert configs["hybrid"]["n"] == n
-    assert configs["hybrid"]["settings"]["dense_weight"] == 0.5
+    assert configs["hybrid"]["settings"]["dense_weight"] == Settings().dense_weight
     assert set(configs["hybrid"]["overall"]) == {"R@1", "R@3", "R@5", "R@10", "MRR@10", "nDCG@10"}
     assert sum(k["n"] for k in configs["hybrid"]["by_kind"].values()) == n
     meta = data["meta"]

@@ -65,12 +65,26 @@ TARGET_RECALL = 0.95
 KINDS = ("auto", "flat", "ivf", "hnsw")
 
 
+#: BM25 saturation and length normalisation, chosen on the NCP, seed and own
+#: sets together (docs/retrieval.md): passages carry a long shared context
+#: (title, section path, lead), so length matters less than bm25s' defaults (1.5, 0.75) assume
+BM25_K1, BM25_B = 0.9, 0.4
+
+
 def search_text(chunk: Chunk) -> str:
-    """What BM25 and the embedding see: the passage under its title and
-    section path, so a passage about "措施" still matches "教师交流" when only
-    its heading says so."""
+    """What the embedding sees: the passage under its title and section
+    path, so a passage about "措施" still matches "教师交流" when only its
+    heading says so."""
     context = " ".join([chunk.title, *chunk.section])
     return f"{context}\n{chunk.text}"
+
+
+def lexical_text(chunk: Chunk) -> str:
+    """What BM25 sees: ``search_text`` plus the document's lead (issuer,
+    region, date: ``chunk.meta["lead"]``), which questions name and which a
+    passage deep in the document does not repeat."""
+    lead = chunk.meta.get("lead") or ""
+    return f"{search_text(chunk)}\n{lead}" if lead else search_text(chunk)
 
 
 def ivf_cells(n: int) -> int:
@@ -243,7 +257,7 @@ class LocalIndex:
         ids = np.arange(self._next_id, self._next_id + len(chunks), dtype="int64")
         self._next_id += len(chunks)
         self._add_vectors(ids, vectors)
-        tokens = tokens if tokens is not None else [tokenize(search_text(c)) for c in chunks]
+        tokens = tokens if tokens is not None else [tokenize(lexical_text(c)) for c in chunks]
         if sentence_vectors is not None and not self.wants_sentence_vectors(len(chunks)):
             self._drop_sentences()
             sentence_vectors = None
@@ -376,7 +390,7 @@ class LocalIndex:
     def _bm25_index(self) -> bm25s.BM25:
         if self._bm25 is None:
             self._bm25_ids = np.asarray(sorted(self._chunks), dtype="int64")
-            bm25 = bm25s.BM25()
+            bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
             corpus = [tokens or ["<empty>"] for _, tokens in self._token_lists()]
             if corpus:
                 bm25.index(corpus, show_progress=False)

@@ -1,0 +1,82 @@
+"""Fusion and rerank settings on a built index, through the real ``Searcher``.
+
+Every question is encoded once; each setting of dense weight, rerank weight
+and RRF constant then re-ranks with the index's own BM25, vectors and
+sentence vectors. Scored like ``score.py`` (``--doc-match``: the passage must
+come from the question's document, or name it in ``also_in``).
+
+    python bench/fusion_grid.py /tmp/ncp ../shared/eval/ncp/dev_questions.jsonl --doc-match
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bm25_levers import norm  # noqa: E402
+from common import machine, md_table, write_results  # noqa: E402
+from qa.retrieval import Searcher, normalize_query  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+
+class CachedQueries:
+    """Stands in for the embedder's query side: each question's vector, encoded once."""
+
+    def __init__(self, embedder, questions: list[str]):
+        self.vectors = {normalize_query(q): v for q, v in zip(questions, embedder.encode_queries(questions))}
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self.vectors[t] for t in texts])
+
+
+def evaluate(searcher: Searcher, questions: list[dict], mode: str, doc_match: bool) -> tuple[float, float]:
+    r5 = mrr = 0.0
+    for q in questions:
+        evidence = [norm(e) for e in q["evidence"]]
+        hits = searcher.search(q["question"], 10, mode)
+        hit = next((r for r, h in enumerate(hits) if any(e in norm(h.chunk.text) for e in evidence)
+                    and (not doc_match or q.get("doc", "") in " ".join([h.chunk.source, *h.also_in]))), None)
+        r5 += hit is not None and hit < 5
+        mrr += 0 if hit is None else 1 / (hit + 1)
+    return round(r5 / len(questions), 3), round(mrr / len(questions), 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("index", type=Path)
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("--doc-match", action="store_true")
+    parser.add_argument("--name", default=None)
+    args = parser.parse_args()
+    questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    settings = Settings.from_env(index=args.index)
+    searcher = Searcher(settings)
+    searcher.embedder = CachedQueries(searcher.embedder, [q["question"] for q in questions])
+    rows = [["bm25", "", "", "", *evaluate(searcher, questions, "bm25", args.doc_match)],
+            ["dense", "", "", "", *evaluate(searcher, questions, "dense", args.doc_match)]]
+    for dense, rerank, k in itertools.product((0.4, 0.5), (0.0, 0.2, 0.35, 0.5, 0.7), (20, 60)):
+        searcher.settings = dataclasses.replace(settings, dense_weight=dense, rerank_weight=rerank, rrf_k=k,
+                                                rerank=rerank > 0)
+        rows.append(["hybrid", dense, rerank, k, *evaluate(searcher, questions, "hybrid", args.doc_match)])
+        print(rows[-1], flush=True)
+    table = md_table(["mode", "dense weight", "rerank weight", "rrf k", "R@5", "MRR@10"], rows)
+    name = args.name or f"fusion-grid-{args.questions.stem}"
+    write_results(ROOT / "bench" / "results", name, {"machine": machine(), "index": str(args.index),
+                                                       "questions": str(args.questions), "doc_match": args.doc_match,
+                                                       "defaults": {f: getattr(settings, f) for f in
+                                                                    ("dense_weight", "rerank_weight", "rrf_k")},
+                                                       "rows": rows}, table)
+
+
+if __name__ == "__main__":
+    main()
