@@ -113,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     sides = {"before": args.before.resolve(), "after": ROOT}
-    commit = {k: subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip() if k == "after" else str(v) for k, v in sides.items()}
-    results: dict = {"machine": machine(), "sides": commit, "index": str(args.index), "loadavg": []}
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    sides_info = {"before": str(sides["before"]), "after": f"{ROOT} {head.strip() or '(not a git checkout)'}"}
+    results: dict = {"machine": machine(), "sides": sides_info, "index": str(args.index), "loadavg": []}
     cold: dict = {k: [] for k in ("import_numpy", "before_bm25", "after_bm25", "before_hybrid", "after_hybrid",
                                   "before_app", "after_app")}
     search = [sys.executable, "-m", "qa", "search", QUERY, "--top-k", "1", "--index", str(args.index)]
