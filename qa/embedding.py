@@ -60,9 +60,15 @@ def _load_encoder(name: str, path: str, encoder: str, batch_size: int):
     if encoder == "auto":
         from qa.encoder_probe import cached_choice, probe
 
-        encoder = cached_choice(name, path)
-        if encoder is None:
+        choice = cached_choice(name, path)
+        if choice is None:
             return probe(name, path, prompts, batch_size)[1]
+        if choice == "openvino":
+            try:
+                return load_openvino(name, path, prompts)
+            except Exception as exc:  # noqa: BLE001 - auto means: still answer, with the reference encoder
+                logger.warning("OpenVINO failed to load (%s); encoding with torch", str(exc).splitlines()[0][:200])
+        encoder = "torch"
     if encoder == "torch":
         return TorchEncoder(path, prompts)
     try:
