@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -231,6 +232,8 @@ def main() -> None:
     except IndexProblem as exc:
         print(f"错误：索引不可用：{exc}\n请运行 python -m qa build（或 make run）后再启动。", file=sys.stderr)
         sys.exit(2)
+    # the query encoder loads while gradio starts: the port opens without waiting for it
+    threading.Thread(target=lambda: handlers.assistant().searcher.embedder, name="load-encoder", daemon=True).start()
     demo = build_app()
     demo.queue()
     demo.launch(

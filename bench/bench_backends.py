@@ -277,9 +277,10 @@ def score(settings: Settings, question_sets: dict[str, list]) -> dict[str, float
 
 
 def run(names: list[str], corpus: Path, question_paths: list[Path], repeat: int, keep: Path | None) -> list[dict]:
-    settings = Settings.from_env(corpus=corpus, index=Path(tempfile.mkdtemp(prefix="backends-index-")))
-    embedder = get_embedder(settings.model, settings.batch_size)  # the one the build and the searcher use
-    reference = embedder.model
+    # torch: the variants swap the sentence-transformers model inside the torch encoder
+    settings = Settings.from_env(corpus=corpus, index=Path(tempfile.mkdtemp(prefix="backends-index-")), encoder="torch")
+    embedder = get_embedder(settings.model, settings.batch_size, settings.encoder)  # the one the build and the searcher use
+    reference = embedder.backend.model
     texts = [search_text(c) for c in chunk_documents(ingest(corpus).documents, settings.chunking)]
     question_sets = {p.stem.removesuffix("_questions"): read_questions(p)[0] for p in question_paths}
     workdir = Path(tempfile.mkdtemp(prefix="backends-"))
@@ -293,7 +294,7 @@ def run(names: list[str], corpus: Path, question_paths: list[Path], repeat: int,
             try:
                 models[name] = variants.load(name)
                 models[name].prompts = reference.prompts
-                embedder.model = models[name]
+                embedder.backend.model = models[name]
                 embedder.encode_documents(texts[:settings.batch_size])  # warm-up: compile, allocate
                 rows[name] = {"variant": name, "load_s": round(time.perf_counter() - start, 1)}
             except Exception as exc:  # one broken backend must not sink the others
@@ -305,7 +306,7 @@ def run(names: list[str], corpus: Path, question_paths: list[Path], repeat: int,
         for round_ in range(repeat):
             for name in loaded:
                 log(f"round {round_ + 1}/{repeat}: {name}")
-                embedder.model = models[name]
+                embedder.backend.model = models[name]
                 encode_s, query_ms, vectors[name] = time_variant(embedder, texts)
                 timings[name]["encode_s"].append(round(encode_s, 3))
                 timings[name]["query_ms_p50"].append(round(query_ms, 2))
@@ -320,7 +321,7 @@ def run(names: list[str], corpus: Path, question_paths: list[Path], repeat: int,
                 "cos_vs_fp32_mean": round(float(cos.mean()), 4), "cos_vs_fp32_min": round(float(cos.min()), 4),
                 "encode_s_rounds": timings[name]["encode_s"], "query_ms_p50_rounds": timings[name]["query_ms_p50"]})
             log(f"score {name}")
-            embedder.model = models[name]
+            embedder.backend.model = models[name]
             try:
                 rows[name].update(score(settings, question_sets))
             except Exception as exc:
@@ -330,7 +331,7 @@ def run(names: list[str], corpus: Path, question_paths: list[Path], repeat: int,
             if name in rows:
                 rows[name]["file_mb"] = round(path.stat().st_size / 1e6, 1)
     finally:
-        embedder.model = reference
+        embedder.backend.model = reference
         if keep:
             shutil.copytree(workdir / "model", keep, dirs_exist_ok=True)
         shutil.rmtree(workdir, ignore_errors=True)

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     settings = Settings.from_env(corpus=args.corpus)
-    embedder = get_embedder(settings.model, settings.batch_size)  # model load is not a build stage
+    embedder = get_embedder(settings.model, settings.batch_size, settings.encoder)  # model load is not a build stage
     embedder.encode_documents(["预热"])
     rss_model = peak_rss_mb()
     tmp = Path(tempfile.mkdtemp(prefix="bench-build-"))

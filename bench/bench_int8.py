@@ -36,10 +36,10 @@ from qa.settings import Settings  # noqa: E402
 
 
 def measure(variant: str, corpus: Path, questions: Path, repeat: int) -> dict:
-    settings = Settings.from_env(corpus=corpus, index=Path(tempfile.mkdtemp(prefix=f"int8-{variant}-")))
-    embedder = get_embedder(settings.model, settings.batch_size)  # the one the build and the searcher use
+    settings = Settings.from_env(corpus=corpus, index=Path(tempfile.mkdtemp(prefix=f"int8-{variant}-")), encoder="torch")
+    embedder = get_embedder(settings.model, settings.batch_size, settings.encoder)  # the one the build and the searcher use
     if variant == "int8":
-        embedder.model = torch.ao.quantization.quantize_dynamic(embedder.model, {torch.nn.Linear}, dtype=torch.qint8)
+        embedder.backend.model = torch.ao.quantization.quantize_dynamic(embedder.backend.model, {torch.nn.Linear}, dtype=torch.qint8)
     texts = [search_text(c) for c in chunk_documents(ingest(corpus).documents, settings.chunking)]
     seconds = []
     for _ in range(repeat):

@@ -99,13 +99,15 @@ def _new_index(settings: Settings, dim: int):
     raise ValueError(f"unknown index backend {settings.backend!r} (use local or milvus)")
 
 
-def embed_sentences(embedder, chunks: list, show_progress: bool = False) -> list:
+def embed_sentences(embedder, chunks: list, show_progress: bool = False,
+                    report: Callable[[int, int], None] | None = None) -> list:
     """Vectors of every sentence of every chunk, for the reranker: a passage
     matches when one of its sentences answers the question, and a whole
     chunk's vector dilutes that sentence among the others."""
     spans = [[chunk.text[a:b] for a, b in sentence_spans(chunk.text, 0, len(chunk.text))] or [chunk.text]
              for chunk in chunks]
-    flat = embedder.encode_documents([s for group in spans for s in group], progress=show_progress)
+    flat = embedder.encode_documents([s for group in spans for s in group], progress=show_progress,
+                                     label="embedding sentences", report=report)
     out, cursor = [], 0
     for group in spans:
         out.append(flat[cursor:cursor + len(group)])
@@ -177,15 +179,18 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
             index = _new_index(settings, embedder.dim)
         lap("load")
 
+        def stage(name: str) -> Callable[[int, int], None] | None:
+            return (lambda done, total: progress(name, done, total)) if progress else None
+
         if progress:
-            progress("embed", 0, len(chunks))
-        vectors = embedder.encode_documents([search_text(c) for c in chunks], progress=show_progress)
+            progress("embedding chunks", 0, len(chunks))
+        vectors = embedder.encode_documents([search_text(c) for c in chunks], progress=show_progress,
+                                            label="embedding chunks", report=stage("embedding chunks"))
         # sentence vectors feed the reranker; backends or sizes that keep none skip their cost
         keeps_sentences = getattr(index, "wants_sentence_vectors", lambda extra: False)(len(chunks))
-        sentence_vectors = embed_sentences(embedder, chunks, show_progress) if keeps_sentences else None
+        sentence_vectors = (embed_sentences(embedder, chunks, show_progress, stage("embedding sentences"))
+                            if keeps_sentences else None)
         report.embedded = len(chunks)
-        if progress:
-            progress("embed", len(chunks), len(chunks))
         lap("embed")
         try:
             index.add(chunks, vectors, sentence_vectors=sentence_vectors)

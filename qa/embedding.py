@@ -1,4 +1,4 @@
-"""All embedding goes through sentence-transformers.
+"""Text -> vectors, by torch (sentence-transformers) or OpenVINO (``qa.encoders``).
 
 The default model, multilingual-e5-small, cannot be fetched from the hub on
 these machines (nor behind many office firewalls), so unless a copy is already
@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -47,100 +47,106 @@ def resolve_model(name: str) -> str:
     return name
 
 
-ENCODERS = ("torch", "openvino")
+ENCODERS = ("auto", "torch", "openvino")
+#: texts per progress step: a few batches, so the bar moves without slowing the encoder
+_BLOCK_BATCHES = 8
 
 
-class OpenVINOForward:
-    """Stands in for the forward pass of a sentence-transformers ``Transformer``
-    module: the same Hugging Face encoder converted to OpenVINO, so
-    tokenisation, pooling, prompts and normalisation stay sentence-transformers'.
-    Converted with ``openvino.convert_model`` directly: optimum-intel, which
-    sentence-transformers' own ``backend="openvino"`` needs, pins an older
-    transformers than the one sentence-transformers 6 requires
-    (bench/bench_backends.py). OpenVINO picks its CPU precision itself: bf16
-    where the CPU has it (3× faster here, cosine 0.99999 to torch), else fp32."""
+def _load_encoder(name: str, path: str, encoder: str, batch_size: int):
+    """The encoder ``QA_ENCODER`` asks for; ``auto`` reads (or runs, once) the probe."""
+    from qa.encoders import TorchEncoder, UnsupportedModel, load_openvino
 
-    def __init__(self, module):
-        import openvino as ov
-        import torch
+    prompts = E5_PROMPTS if "e5" in name.lower() else None
+    if encoder == "auto":
+        from qa.encoder_probe import cached_choice, probe
 
-        encoder = module.auto_model
-
-        class Encoder(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.encoder = encoder
-
-            def forward(self, input_ids, attention_mask):
-                return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-        # a padded example: traced with an all-ones mask, transformers may drop the mask as constant
-        mask = torch.ones(2, 16, dtype=torch.long)
-        mask[1, 10:] = 0
-        example = {"input_ids": torch.ones(2, 16, dtype=torch.long), "attention_mask": mask}
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            model = ov.convert_model(Encoder().eval(), example_input=example,
-                                     input=[("input_ids", [-1, -1], ov.Type.i64), ("attention_mask", [-1, -1], ov.Type.i64)])
-        self.compiled = ov.Core().compile_model(model, "CPU")
-        self.precision = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
-
-    def __call__(self, features: dict, **kwargs) -> dict:
-        import torch
-
-        out = self.compiled({"input_ids": features["input_ids"].numpy(),
-                             "attention_mask": features["attention_mask"].numpy()})[0]
-        features["token_embeddings"] = torch.from_numpy(np.asarray(out, dtype="float32"))
-        return features
+        choice = cached_choice(name, path)
+        if choice is None:
+            return probe(name, path, prompts, batch_size)[1]
+        if choice == "openvino":
+            try:
+                return load_openvino(name, path, prompts)
+            except Exception as exc:  # noqa: BLE001 - auto means: still answer, with the reference encoder
+                logger.warning("OpenVINO failed to load (%s); encoding with torch", str(exc).splitlines()[0][:200])
+        encoder = "torch"
+    if encoder == "torch":
+        return TorchEncoder(path, prompts)
+    try:
+        return load_openvino(name, path, prompts)
+    except ImportError as exc:
+        raise ValueError("QA_ENCODER=openvino needs the openvino package: pip install openvino") from exc
+    except UnsupportedModel as exc:
+        raise ValueError(f"{name}: QA_ENCODER=openvino: {exc}") from exc
 
 
 class Embedder:
-    """A loaded model plus the prompts it expects; one per process (``get_embedder``)."""
+    """A loaded model plus the prompts it expects; one per process (``get_embedder``).
+    ``encoder`` is what runs it: ``auto`` (measured once per machine,
+    ``qa.encoder_probe``), ``torch`` or ``openvino``; afterwards the attribute
+    names the one actually running."""
 
-    def __init__(self, name: str, batch_size: int = 16, encoder: str = "torch"):
+    def __init__(self, name: str, batch_size: int = 16, encoder: str = "auto"):
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {encoder!r} (QA_ENCODER: use one of {', '.join(ENCODERS)})")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         self.name = name
         self.path = resolve_model(name)
         if Path(self.path).exists():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local copy needs no hub round trips
-        from sentence_transformers import SentenceTransformer
-
         self.batch_size = batch_size
-        self.model = SentenceTransformer(self.path, device="cpu")
-        if "e5" in name.lower() and "query" not in (self.model.prompts or {}):
-            self.model.prompts = {**(self.model.prompts or {}), **E5_PROMPTS}
-        self.dim = int(self.model.get_embedding_dimension())
-        if encoder not in ENCODERS:
-            raise ValueError(f"unknown encoder {encoder!r} (QA_ENCODER: use one of {', '.join(ENCODERS)})")
-        self.encoder = encoder
-        if encoder == "openvino":
-            first = self.model[0]
-            if not hasattr(first, "auto_model"):
-                raise ValueError(f"{name}: QA_ENCODER=openvino needs a Hugging Face transformer model")
-            try:
-                first.forward = OpenVINOForward(first)
-            except ImportError as exc:
-                raise ValueError("QA_ENCODER=openvino needs the openvino package: pip install 'policy-qa[openvino]'") from exc
-            logger.info("encoding with OpenVINO (%s)", first.forward.precision)
+        self.backend = _load_encoder(name, self.path, encoder, batch_size)
+        self.encoder = self.backend.name
+        self.dim = self.backend.dim
+        logger.info("encoding with %s (%s)", self.encoder, self.backend.precision)
 
-    def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        with _lock:  # torch on 2 cores: one encode at a time is fastest
-            vectors = self.model.encode_document(
-                texts, batch_size=self.batch_size, normalize_embeddings=True,
-                show_progress_bar=progress, convert_to_numpy=True,
-            )
-        return np.asarray(vectors, dtype="float32").reshape(len(texts), self.dim)
+    def _encode(self, texts: list[str], kind: str, progress: bool, label: str,
+                report: Callable[[int, int], None] | None) -> np.ndarray:
+        block = self.batch_size * _BLOCK_BATCHES
+        if len(texts) <= block and not progress:
+            return self.backend.encode(texts, kind, self.batch_size)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), desc=label, unit="text", leave=False,
+                       bar_format="{desc} {n:,}/{total:,} {bar} [{elapsed}<{remaining}, {rate_fmt}]")
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths in a block pad least
+        out = np.empty((len(texts), self.dim), dtype="float32")
+        try:
+            for start in range(0, len(texts), block):
+                rows = order[start:start + block]
+                out[rows] = self.backend.encode([texts[i] for i in rows], kind, self.batch_size)
+                if bar is not None:
+                    bar.update(len(rows))
+                if report:
+                    report(start + len(rows), len(texts))
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
+
+    def encode_documents(self, texts: list[str], progress: bool = False, label: str = "embedding",
+                         report: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Passage vectors; ``progress`` shows a bar named ``label`` (``embedding
+        chunks 1,200/3,359``), ``report(done, total)`` is called per block."""
+        with _lock:  # on 2 cores: one encode at a time is fastest
+            return self._encode(list(texts), "document", progress, label, report)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         with _lock:
-            vectors = self.model.encode_query(
-                texts, batch_size=self.batch_size, normalize_embeddings=True,
-                show_progress_bar=False, convert_to_numpy=True,
-            )
-        return np.asarray(vectors, dtype="float32").reshape(len(texts), self.dim)
+            return self._encode(list(texts), "query", False, "", None)
+
+
+_load_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def get_embedder(name: str = DEFAULT_MODEL, batch_size: int = 16, encoder: str = "torch") -> Embedder:
-    """The model loads once per process and is shared by CLI, app and tests."""
+def _embedder(name: str, batch_size: int, encoder: str) -> Embedder:
     return Embedder(name, batch_size, encoder)
+
+
+def get_embedder(name: str = DEFAULT_MODEL, batch_size: int = 16, encoder: str = "auto") -> Embedder:
+    """The model loads once per process and is shared by CLI, app and tests
+    (also when a background thread and a request ask for it at once)."""
+    with _load_lock:
+        return _embedder(name, batch_size, encoder)

@@ -68,8 +68,20 @@ class Searcher:
         self.settings = settings
         self._lock = threading.Lock()
         self._version = None
+        self._embedder = None
         self.refresh()  # first: a missing or mismatched index is reported before the model loads
-        self.embedder = get_embedder(settings.model, settings.batch_size, settings.encoder)
+
+    @property
+    def embedder(self):
+        """The query encoder, loaded at the first query that needs it (a BM25
+        search never does)."""
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings.model, self.settings.batch_size, self.settings.encoder)
+        return self._embedder
+
+    @embedder.setter
+    def embedder(self, embedder) -> None:
+        self._embedder = embedder
 
     def refresh(self) -> bool:
         """Load the current index version if it changed; True when it did."""

@@ -40,8 +40,9 @@ class Settings:
     #: weight of the best-sentence ranking in the second stage
     rerank_weight: float = 0.5
     batch_size: int = 16
-    #: what runs the embedding model: torch, or openvino (~3× faster on CPUs with bf16, docs/performance.md)
-    encoder: str = "torch"
+    #: what runs the embedding model: auto (the faster of torch and openvino, measured once per
+    #: machine: qa/encoder_probe.py), torch, or openvino (~3× faster on CPUs with bf16, docs/performance.md)
+    encoder: str = "auto"
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 30.0

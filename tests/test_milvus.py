@@ -35,7 +35,7 @@ class _ReusingEmbedder:
     def __init__(self, embedder, known: dict[str, np.ndarray]):
         self._embedder, self.known, self.encoded = embedder, known, 0
 
-    def encode_documents(self, texts, progress=False):
+    def encode_documents(self, texts, progress=False, **display):  # label, report: the build's progress
         missing = [t for t in dict.fromkeys(texts) if t not in self.known]
         if missing:
             self.encoded += len(missing)

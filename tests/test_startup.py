@@ -1,0 +1,63 @@
+"""Commands load only what they use, and builds talk to the user plainly.
+
+Real ``python -m qa`` processes: ``-X importtime`` lists every module a
+command imported; the heavy model libraries must not be among them for
+commands that need no model. Timings are in bench/bench_startup.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = {"torch", "sentence_transformers", "transformers", "openvino"}
+
+
+def _qa(*args: str, importtime: bool = False) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    flags = ["-X", "importtime"] if importtime else []
+    done = subprocess.run([sys.executable, *flags, "-m", "qa", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def _imported(stderr: str) -> set[str]:
+    """Module names from ``-X importtime`` lines (``import time: self | cumulative | name``)."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")
+            and "|" in line}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["eval", "--help"], ["chunks", "--corpus", str(ROOT / "corpus")]])
+def test_commands_without_a_model_import_no_model_library(args):
+    modules = _imported(_qa(*args, importtime=True).stderr)
+    assert "qa.cli" in modules  # the parse worked
+    assert not modules & HEAVY, sorted(modules & HEAVY)
+
+
+def test_bm25_search_loads_no_model(built_index):
+    settings, _ = built_index
+    done = _qa("search", "教师交流", "--mode", "bm25", "--top-k", "1", "--index", str(settings.index),
+               importtime=True)
+    assert "[1]" in done.stdout
+    modules = _imported(done.stderr)
+    assert "qa.retrieval" in modules and not modules & HEAVY, sorted(modules & HEAVY)
+
+
+def test_build_names_its_stages_and_keeps_library_debug_quiet(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in sorted((ROOT / "corpus").iterdir())[:2]:
+        shutil.copy(path, corpus / path.name)
+    done = _qa("build", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
+    assert "embedding chunks" in done.stderr and "embedding sentences" in done.stderr
+    assert "Batches" not in done.stderr
+    assert "DEBUG" not in done.stderr  # bm25s sets its logger to DEBUG; only -v shows that
+    verbose = _qa("-v", "build", "--rebuild", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
+    assert "DEBUG bm25s" in verbose.stderr
