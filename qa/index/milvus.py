@@ -81,6 +81,14 @@ def normalize_uri(uri: str | Path) -> str:
     return str(path)
 
 
+def connect(uri: str) -> Any:
+    """A client for ``uri``; a server's credentials come from the environment
+    (``QA_MILVUS_TOKEN``), never from a manifest."""
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri=uri, token=os.environ.get("QA_MILVUS_TOKEN", ""))
+
+
 def is_lite(uri: str) -> bool:
     return not uri.startswith(_SCHEMES)
 
@@ -147,15 +155,13 @@ def _flat(hit: Any) -> dict[str, Any]:
 
 class MilvusIndex:
     def __init__(self, uri: str | Path, dim: int, collection: str = DEFAULT_COLLECTION, create: bool = True,
-                 index_type: str = "HNSW"):
-        from pymilvus import MilvusClient
-
+                 index_type: str = "HNSW", client: Any = None):
         self.uri = normalize_uri(uri)
         self.dim = int(dim)
         self.collection = collection
         self.index_type = index_type
-        # a server's credentials come from the environment, never from the manifest
-        self._client = MilvusClient(uri=self.uri, token=os.environ.get("QA_MILVUS_TOKEN", ""))
+        self._owns_client = client is None  # versions of one alias share their client (one gRPC channel)
+        self._client = client or connect(self.uri)
         self._next_seq: int | None = None
         self.sentences = collection + SENTENCES
         if self._client.has_collection(collection):
@@ -477,4 +483,5 @@ class MilvusIndex:
             self._client.drop_collection(name)
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from qa.index.milvus import MilvusIndex, analyzer_params, normalize_uri
+from qa.index.milvus import MilvusIndex, analyzer_params, connect, normalize_uri
 from qa.index.storage import IndexMismatch, IndexMissing, library_versions
 
 logger = logging.getLogger(__name__)
@@ -52,16 +52,23 @@ def reader_facts(embedder_prompts: dict | None = None) -> dict[str, Any]:
 class MilvusVersions:
     """The versions of one index (``alias``) on one Milvus."""
 
-    def __init__(self, uri: str, alias: str):
-        from pymilvus import MilvusClient
+    _shared: dict[tuple[str, str], "MilvusVersions"] = {}
+    _shared_lock = threading.Lock()
 
+    def __init__(self, uri: str, alias: str):
         self.uri = normalize_uri(uri)
         self.alias = alias
-        self._client = MilvusClient(uri=self.uri, token=os.environ.get("QA_MILVUS_TOKEN", ""))
+        self._client = connect(self.uri)
 
     @classmethod
     def for_settings(cls, settings: Any) -> "MilvusVersions":
-        return cls(milvus_uri(settings), settings.milvus_collection)
+        """One instance (one client) per URI and alias in a process: readers
+        ask for it before every alias check."""
+        key = (milvus_uri(settings), settings.milvus_collection)
+        with cls._shared_lock:
+            if key not in cls._shared:
+                cls._shared[key] = cls(*key)
+            return cls._shared[key]
 
     def live(self) -> str | None:
         """The collection the alias points at (None before the first build).
@@ -121,14 +128,14 @@ class MilvusVersions:
                 f"the Milvus index {self.alias!r} at {self.uri} was built with model {manifest.get('model')!r}, "
                 f"not {model!r}; set QA_MODEL={manifest.get('model')} (--model) or rebuild it with "
                 f"`python -m qa build --rebuild --backend milvus --model {model}`")
-        return MilvusIndex(self.uri, int(manifest["dim"]), collection, create=False), manifest
+        return MilvusIndex(self.uri, int(manifest["dim"]), collection, create=False, client=self._client), manifest
 
     # --- writing ------------------------------------------------------------
 
     def create(self, dim: int) -> MilvusIndex:
         """A new, empty version nobody reads until ``publish``."""
         name = f"{self.alias}{VERSION_MARK}{time.strftime('%Y%m%d%H%M%S')}_{uuid.uuid4().hex[:6]}"
-        return MilvusIndex(self.uri, dim, name)
+        return MilvusIndex(self.uri, dim, name, client=self._client)
 
     def publish(self, index: MilvusIndex, manifest: dict[str, Any]) -> list[str]:
         """Flush ``index``, store its manifest, switch the alias to it (the one
@@ -159,6 +166,3 @@ class MilvusVersions:
         if index.collection != self.live():
             for suffix in ("", "_s", MANIFEST):
                 self._client.drop_collection(index.collection + suffix)
-
-    def close(self) -> None:
-        self._client.close()
