@@ -313,6 +313,12 @@ def test_cli_flags_select_the_backend():
 NEW_REPORT = "新增 报告 2025.txt"
 
 
+def _report(phrase: str) -> str:
+    """A short report the cleaner keeps, carrying ``phrase``."""
+    return (f"县教育局工作总结\n一、主要工作\n(一)加强队伍建设。{phrase},全面提高教育质量。\n"
+            "二、下一步打算\n继续推进均衡发展。\n")
+
+
 def _count(client, name: str) -> int:
     """Rows in ``name`` (0 before it exists: asking then would log an RPC error)."""
     if not client.has_collection(name):
@@ -365,9 +371,7 @@ def test_sigkill_at_any_point_of_a_milvus_build_leaves_the_alias_on_the_previous
     old_sentences = index.stats()["sentence_vectors"]
     query = "智慧体育公园示范校有多少所"
     before = [(h.chunk.chunk_id, round(h.score, 6)) for h in Searcher(settings).search(query, 5)]
-    (settings.corpus / NEW_REPORT).write_text(
-        "县教育局工作总结\n一、主要工作\n(一)加强队伍建设。全县新建智慧体育公园示范校47所,全面提高教育质量。\n"
-        "二、下一步打算\n继续推进均衡发展。\n", encoding="utf-8")
+    (settings.corpus / NEW_REPORT).write_text(_report("全县新建智慧体育公园示范校47所"), encoding="utf-8")
     stages = {
         # copies of the live version's sentences go in first, the new report's rows last
         "while inserting": lambda c, new: 0 < _count(c, new + "_s") < old_sentences,
@@ -409,7 +413,7 @@ def test_two_app_processes_on_one_milvus_see_an_upload_without_restart(searcher,
     env = {"QA_BACKEND": "milvus", "QA_MILVUS_URI": milvus_server, "QA_MILVUS_COLLECTION": "apps"}
     phrase = "全县新建智慧体育公园示范校47所"
     upload = tmp_path / "体育工作总结2025.txt"
-    upload.write_text(f"县教育局体育工作总结\n一、主要工作\n(一)推进场地建设。{phrase},配备智能体测设备。\n", encoding="utf-8")
+    upload.write_text(_report(phrase), encoding="utf-8")
     with _app_serve(workdir, "app-a.log", **env) as url_a, _app_serve(workdir, "app-b.log", **env) as url_b:
         a = gradio_client.Client(url_a, verbose=False)
         b = gradio_client.Client(url_b, verbose=False)
