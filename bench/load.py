@@ -10,6 +10,12 @@ copies of a corpus and an index, or attaches to ``--url http://127.0.0.1:PORT``
 
     .venv/bin/python bench/load.py --users 20 --seconds 120 --json-out out/load.json
 
+``--replicas N --milvus-uri http://127.0.0.1:PORT`` starts N app.py processes
+that share one Milvus index (``QA_BACKEND=milvus``, no local index) and one
+corpus; users are spread over them, the upload goes through the first and
+the new document must become searchable through the last (``visible_after_s``:
+from the upload's end until the other process finds it).
+
 Reports throughput, p50/p95/max latency, errors and the share of answers that
 carry a citation marker, as JSON (stdout or ``--json-out``) and a Markdown table.
 """
@@ -60,25 +66,32 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def start_app(corpus: Path, index: Path | None, workdir: Path, timeout: float) -> tuple[str, subprocess.Popen, Path]:
-    """app.py over temp copies of ``corpus`` and ``index`` (built when missing)."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+def start_apps(corpus: Path, index: Path | None, workdir: Path, timeout: float, replicas: int = 1,
+               milvus: dict[str, str] | None = None) -> list[tuple[str, subprocess.Popen, Path]]:
+    """``replicas`` app.py processes over a temp copy of ``corpus`` and either
+    a temp copy of ``index`` (built when missing) or the Milvus index of
+    ``milvus`` (``QA_*`` variables; brought up to date with the corpus first)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", **(milvus or {})}
     work_corpus, work_index = workdir / "corpus", workdir / "index"
     shutil.copytree(corpus, work_corpus)
-    if index is not None and (index / "current").exists():
+    if index is not None and not milvus and (index / "current").exists():
         shutil.copytree(index, work_index, symlinks=True)
-    print(f"building/refreshing the index in {work_index} ...", file=sys.stderr)
+    print(f"building/refreshing the index ({'Milvus' if milvus else work_index}) ...", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "qa", "build", "--corpus", str(work_corpus), "--index", str(work_index),
                     "--json"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
-    port = free_port()
-    env.update({"QA_CORPUS": str(work_corpus), "QA_INDEX": str(work_index),
-                "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)})
-    env.pop("QA_AUTH", None)
-    log = workdir / "server.log"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
-    wait_for_port(port, proc, timeout)
-    return f"http://127.0.0.1:{port}/", proc, log
+    apps = []
+    for n in range(replicas):
+        port = free_port()
+        app_env = {**env, "QA_CORPUS": str(work_corpus), "QA_INDEX": str(work_index),
+                   "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+        app_env.pop("QA_AUTH", None)
+        log = workdir / f"server-{n}.log"
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=app_env,
+                                stdout=log.open("w"), stderr=subprocess.STDOUT)
+        apps.append((f"http://127.0.0.1:{port}/", proc, log))
+    for url, proc, _ in apps:
+        wait_for_port(int(url.rstrip("/").rsplit(":", 1)[1]), proc, timeout)
+    return apps
 
 
 def load_questions(path: Path) -> list[str]:
@@ -148,7 +161,7 @@ def user(uid: int, url: str, questions: list[str], budget: Budget, records: list
             records.append(record)
 
 
-def uploader(url: str, delay: float, workdir: Path, result: dict) -> None:
+def uploader(url: str, delay: float, workdir: Path, result: dict, reader: str | None = None) -> None:
     from gradio_client import handle_file
 
     time.sleep(delay)
@@ -164,6 +177,11 @@ def uploader(url: str, delay: float, workdir: Path, result: dict) -> None:
     except Exception as exc:
         result.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
     result["seconds"] = round(time.monotonic() - started, 2)
+    if reader and result["ok"]:  # another app process: how long until it finds the upload
+        done = time.monotonic()
+        while time.monotonic() - done < 60 and not verify_new_document(reader)["searchable"]:
+            time.sleep(0.2)
+        result["visible_after_s"] = round(time.monotonic() - done, 2)
 
 
 def verify_new_document(url: str) -> dict:
@@ -174,12 +192,13 @@ def verify_new_document(url: str) -> dict:
             "source": found[0]["source"] if found else None}
 
 
-def summarize(records: list, wall: float, users: int, upload: dict, check: dict) -> dict:
+def summarize(records: list, wall: float, users: int, upload: dict, check: dict, replicas: int = 1) -> dict:
     ok = [r for r in records if r["ok"]]
     lat = [r["latency"] for r in ok]
     errors = [r for r in records if not r["ok"]]
     return {
         "users": users,
+        "replicas": replicas,
         "timeout_s": TIMEOUT,
         "seconds": round(wall, 1),
         "requests": len(records),
@@ -196,18 +215,20 @@ def summarize(records: list, wall: float, users: int, upload: dict, check: dict)
         "cited_pct": round(100 * sum(r["cited"] for r in ok) / len(ok), 1) if ok else 0.0,
         "upload": upload,
         "new_document": check,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
     }
 
 
 def markdown(s: dict) -> str:
     rows = [
-        ("concurrent users", s["users"]), ("duration (s)", s["seconds"]), ("requests", s["requests"]),
+        ("concurrent users", s["users"]), ("app processes", s.get("replicas", 1)), ("duration (s)", s["seconds"]), ("requests", s["requests"]),
         ("errors", s["errors"]), ("throughput (answers/s)", s["throughput_rps"]),
         ("latency p50 (s)", s["latency_p50_s"]), ("latency p95 (s)", s["latency_p95_s"]),
         ("latency max (s)", s["latency_max_s"]), ("answers with a citation marker", f"{s['cited_pct']}%"),
         ("upload during the run", f"{'ok' if s['upload'].get('ok') else 'FAILED'} in {s['upload'].get('seconds')} s"),
         ("new document searchable", f"{s['new_document'].get('searchable')} (rank {s['new_document'].get('rank')})"),
+        ("visible through another process after (s)", s["upload"].get("visible_after_s", "–")),
     ]
     return "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows) + "\n"
 
@@ -226,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-at", type=float, help="seconds into the run to upload (default: halfway)")
     parser.add_argument("--timeout", type=float, default=120, help="HTTP read timeout per request (default 120 s)")
     parser.add_argument("--startup-timeout", type=float, default=600)
+    parser.add_argument("--replicas", type=int, default=1, help="app processes on one Milvus index (needs --milvus-uri)")
+    parser.add_argument("--milvus-uri", help="serve from this Milvus (loopback http://127.0.0.1:PORT)")
+    parser.add_argument("--milvus-collection", default="policy_qa", help="its alias (default policy_qa)")
     parser.add_argument("--json-out", type=Path, help="also write the JSON summary here")
     parser.add_argument("--md-out", type=Path, help="also write the Markdown table here")
     args = parser.parse_args(argv)
@@ -233,38 +257,48 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--users, --seconds and --max-requests must be positive")
     if args.url and urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--url must be a loopback address (http://127.0.0.1:PORT)")
+    if args.replicas > 1 and not args.milvus_uri:
+        parser.error("--replicas N needs --milvus-uri: app processes share a Milvus index")
+    if args.milvus_uri and urlparse(args.milvus_uri).hostname not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("--milvus-uri must be a loopback address (http://127.0.0.1:PORT)")
 
     global TIMEOUT
     TIMEOUT = args.timeout
     questions = load_questions(args.questions)
     workdir = Path(tempfile.mkdtemp(prefix="qa-load-"))
-    proc = None
+    apps: list = []
     try:
         if args.url:
-            url = args.url if args.url.endswith("/") else args.url + "/"
+            urls = [args.url if args.url.endswith("/") else args.url + "/"]
         else:
             index = args.index if args.index and args.index.exists() else None
-            url, proc, log = start_app(args.corpus, index, workdir, args.startup_timeout)
-            print(f"app.py at {url} (log {log})", file=sys.stderr)
+            milvus = {"QA_BACKEND": "milvus", "QA_MILVUS_URI": args.milvus_uri,
+                      "QA_MILVUS_COLLECTION": args.milvus_collection} if args.milvus_uri else None
+            apps = start_apps(args.corpus, index, workdir, args.startup_timeout, args.replicas, milvus)
+            urls = [url for url, _, _ in apps]
+            print(f"app.py at {', '.join(urls)} (logs in {workdir})", file=sys.stderr)
+        url = urls[0]
         records: list = []
         lock = threading.Lock()
         budget = Budget(args.seconds, args.max_requests)
         upload: dict = {}
         started = time.monotonic()
-        threads = [threading.Thread(target=user, args=(i, url, questions, budget, records, lock), daemon=True)
-                   for i in range(args.users)]
+        threads = [threading.Thread(target=user, args=(i, urls[i % len(urls)], questions, budget, records, lock),
+                                    daemon=True) for i in range(args.users)]
         threads.append(threading.Thread(target=uploader, daemon=True, args=(
-            url, args.upload_at if args.upload_at is not None else args.seconds / 2, workdir, upload)))
+            url, args.upload_at if args.upload_at is not None else args.seconds / 2, workdir, upload,
+            urls[-1] if len(urls) > 1 else None)))
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=args.seconds + 600)
         wall = time.monotonic() - started
-        check = verify_new_document(url)
-        summary = summarize(records, wall, args.users, upload, check)
+        check = verify_new_document(urls[-1])
+        summary = summarize(records, wall, args.users, upload, check, len(urls))
     finally:
-        if proc is not None:
+        for _, proc, _ in apps:
             proc.terminate()
+        for _, proc, _ in apps:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -7,10 +7,8 @@ setting changes every vector, so it needs ``--rebuild``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -55,11 +53,21 @@ def _chunking_config(settings: Settings) -> dict:
     return {**asdict(settings.chunking), "chunker": CHUNKER_VERSION}
 
 
+def current_manifest(settings: Settings) -> dict | None:
+    """The manifest of the index a build of ``settings`` updates: the live
+    Milvus version's (stored in Milvus) or ``--index DIR``'s."""
+    if settings.backend == "milvus":
+        from qa.index.milvus_versions import MilvusVersions
+
+        return MilvusVersions.for_settings(settings).manifest()
+    return read_manifest(settings.index)
+
+
 def is_stale(settings: Settings) -> bool:
     """Whether ``qa build`` would change anything: the corpus, model or
     chunking differs from what the index was built from."""
     try:
-        manifest = read_manifest(settings.index)
+        manifest = current_manifest(settings)
     except Exception:
         return True
     if manifest is None or manifest.get("model") != settings.model or manifest.get("chunking") != _chunking_config(settings):
@@ -79,24 +87,32 @@ def _known_hashes(manifest: dict | None) -> dict[str, str]:
     return {**manifest.get("sources", {}), **failed}
 
 
-def _milvus_prefix(settings: Settings) -> str:
-    """Collections of one index directory share a prefix, so a rebuild can drop
-    the ones it replaced (and any left by a killed build)."""
-    return "qa_" + hashlib.sha1(str(settings.index.resolve()).encode()).hexdigest()[:10] + "_"
-
-
-def _new_index(settings: Settings, dim: int):
-    """An empty index of ``settings.backend``: in memory for local; for milvus
-    a fresh collection (the previous one keeps serving until the new manifest
-    is written), at ``--milvus-uri`` or by default in ``INDEX/milvus.db``."""
-    if settings.backend == "local":
-        return LocalIndex(dim)
+def _start_index(settings: Settings, dim: int, manifest: dict | None, gone: set[str]):
+    """The index this build writes, holding what it keeps of the current one.
+    Local: the loaded index (in memory) minus the documents of ``gone``
+    sources. Milvus: a new version behind the alias, filled with a copy of the
+    live one minus those documents (the live one keeps serving until
+    ``publish``); returns (index, versions or None)."""
     if settings.backend == "milvus":
-        from qa.index.milvus import MilvusIndex
+        from qa.index.milvus_versions import MilvusVersions
 
-        uri = settings.milvus_uri or settings.index / "milvus.db"
-        return MilvusIndex(uri, dim, collection=_milvus_prefix(settings) + uuid.uuid4().hex[:8])
-    raise ValueError(f"unknown index backend {settings.backend!r} (use local or milvus)")
+        versions = MilvusVersions.for_settings(settings)
+        index = versions.create(dim)
+        if manifest is not None:
+            try:
+                live, _ = versions.open(settings.model)
+                index.copy_from(live, {d for d, e in manifest.get("documents", {}).items() if e["source"] in gone})
+            except BaseException:
+                versions.drop(index)
+                raise
+        return index, versions
+    if settings.backend != "local":
+        raise ValueError(f"unknown index backend {settings.backend!r} (use local or milvus)")
+    if manifest is None:
+        return LocalIndex(dim), None
+    index, _ = load_index(settings.index, settings.model)
+    index.delete({c.doc_id for c in index.chunks() if c.source in gone})
+    return index, None
 
 
 def embed_sentences(embedder, chunks: list, show_progress: bool = False,
@@ -127,7 +143,7 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
         timer = now
 
     with build_lock(settings.index):
-        manifest = None if rebuild else read_manifest(settings.index)
+        manifest = None if rebuild else current_manifest(settings)
         if manifest is not None:
             if manifest.get("model") != settings.model:
                 raise IndexMismatch(
@@ -170,61 +186,59 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
         lap("chunk")
 
         embedder = get_embedder(settings.model, settings.batch_size, settings.encoder)
-        if manifest is not None:
-            index, _ = load_index(settings.index, settings.model, milvus_uri=settings.milvus_uri)
-            # added files too: a killed build may have stored some of their chunks in Milvus already
-            gone = set(report.added + report.changed + report.removed)
-            index.delete({c.doc_id for c in index.chunks() if c.source in gone})
-        else:
-            index = _new_index(settings, embedder.dim)
+        index, versions = _start_index(settings, embedder.dim, manifest,
+                                       set(report.added + report.changed + report.removed))
         lap("load")
 
         def stage(name: str) -> Callable[[int, int], None] | None:
             return (lambda done, total: progress(name, done, total)) if progress else None
 
-        if progress:
-            progress("embedding chunks", 0, len(chunks))
-        vectors = embedder.encode_documents([search_text(c) for c in chunks], progress=show_progress,
-                                            label="embedding chunks", report=stage("embedding chunks"))
-        # sentence vectors feed the reranker; backends or sizes that keep none skip their cost
-        keeps_sentences = getattr(index, "wants_sentence_vectors", lambda extra: False)(len(chunks))
-        sentence_vectors = (embed_sentences(embedder, chunks, show_progress, stage("embedding sentences"))
-                            if keeps_sentences else None)
-        report.embedded = len(chunks)
-        lap("embed")
         try:
+            if progress:
+                progress("embedding chunks", 0, len(chunks))
+            vectors = embedder.encode_documents([search_text(c) for c in chunks], progress=show_progress,
+                                                label="embedding chunks", report=stage("embedding chunks"))
+            # sentence vectors feed the reranker; backends or sizes that keep none skip their cost
+            keeps_sentences = getattr(index, "wants_sentence_vectors", lambda extra: False)(len(chunks))
+            sentence_vectors = (embed_sentences(embedder, chunks, show_progress, stage("embedding sentences"))
+                                if keeps_sentences else None)
+            report.embedded = len(chunks)
+            lap("embed")
             index.add(chunks, vectors, sentence_vectors=sentence_vectors)
-        except BaseException:
-            if manifest is None and hasattr(index, "drop"):
-                index.drop()  # a fresh Milvus collection nobody points to
-            raise
-        if getattr(index, "needs_calibration", lambda: False)():
-            # an approximate (IVF) index: pick nprobe on real query vectors of phrases from the corpus
-            index.calibrate(embedder.encode_queries(probe_phrases(index.chunks())))
-        lap("index")
+            if getattr(index, "needs_calibration", lambda: False)():
+                # an approximate (IVF) index: pick nprobe on real query vectors of phrases from the corpus
+                index.calibrate(embedder.encode_queries(probe_phrases(index.chunks())))
+            lap("index")
 
-        sources = {s: h for s, h in hashes.items() if s not in failed}
-        all_chunks = index.chunks()
-        documents: dict[str, dict] = {}
-        for chunk in all_chunks:
-            entry = documents.setdefault(chunk.doc_id, {"title": chunk.title, "source": chunk.source, "chunks": 0, "chars": 0})
-            entry["chunks"] += 1
-            entry["chars"] += len(chunk.text)
-        extra = {"milvus": {"uri": index.uri, "collection": index.collection}} if settings.backend == "milvus" else {}
-        write_version(settings.index, index, {
-            "backend": settings.backend,
-            **extra,
-            "model": settings.model,
-            "model_path": embedder.path,
-            "dim": embedder.dim,
-            "chunking": _chunking_config(settings),
-            "sources": sources,
-            "documents": documents,
-            "chunks": len(all_chunks),
-            "failed": failed,
-        })
-        if manifest is None and hasattr(index, "drop_others"):
-            index.drop_others(_milvus_prefix(settings))  # the collection the old manifest named, and orphans
+            sources = {s: h for s, h in hashes.items() if s not in failed}
+            all_chunks = index.chunks()
+            documents: dict[str, dict] = {}
+            for chunk in all_chunks:
+                entry = documents.setdefault(chunk.doc_id, {"title": chunk.title, "source": chunk.source,
+                                                            "chunks": 0, "chars": 0})
+                entry["chunks"] += 1
+                entry["chars"] += len(chunk.text)
+            new_manifest = {
+                "backend": settings.backend,
+                "model": settings.model,
+                "model_path": embedder.path,
+                "dim": embedder.dim,
+                "chunking": _chunking_config(settings),
+                "sources": sources,
+                "documents": documents,
+                "chunks": len(all_chunks),
+                "failed": failed,
+            }
+            if versions is None:
+                write_version(settings.index, index, new_manifest)
+            else:
+                from qa.index.milvus_versions import reader_facts
+
+                versions.publish(index, {**new_manifest, **reader_facts(getattr(getattr(embedder, "model", None), "prompts", None))})
+        except BaseException:
+            if versions is not None:
+                versions.drop(index)  # a new Milvus version nobody points to
+            raise
         report.documents = len(documents)
         report.chunks = len(all_chunks)
         lap("save")

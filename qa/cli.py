@@ -33,6 +33,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         chunk_chars=getattr(args, "chunk_chars", None),
         backend=getattr(args, "backend", None),
         milvus_uri=getattr(args, "milvus_uri", None),
+        milvus_collection=getattr(args, "milvus_collection", None),
     )
 
 
@@ -211,11 +212,13 @@ def _common(parser: argparse.ArgumentParser, index: bool = True, corpus: bool = 
 
 def _backend_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=["local", "milvus"],
-                        help="index backend a build writes (default local, env QA_BACKEND); "
-                             "searches follow the index's manifest")
+                        help="index backend (default local, env QA_BACKEND): local files in --index, or milvus, "
+                             "where builds write and searches read everything from --milvus-uri")
     parser.add_argument("--milvus-uri", metavar="URI",
                         help="Milvus: FILE.db runs embedded milvus-lite, http://host:19530 a server "
-                             "(default: the URI the index recorded, or INDEX/milvus.db; env QA_MILVUS_URI)")
+                             "(default: INDEX/milvus.db; env QA_MILVUS_URI)")
+    parser.add_argument("--milvus-collection", metavar="ALIAS",
+                        help="Milvus: the alias of the index (default policy_qa, env QA_MILVUS_COLLECTION)")
 
 
 def _with_backend_env(func):
@@ -228,6 +231,8 @@ def _with_backend_env(func):
             os.environ["QA_BACKEND"] = args.backend
         if args.milvus_uri:
             os.environ["QA_MILVUS_URI"] = args.milvus_uri
+        if args.milvus_collection:
+            os.environ["QA_MILVUS_COLLECTION"] = args.milvus_collection
         return func(args)
 
     return run

@@ -11,19 +11,22 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 
 from qa.cleaning import fold_width, normalize_text
 from qa.embedding import get_embedder
 from qa.glossary import expand_english, is_english
 from qa.index.fusion import rrf
 from qa.index.protocol import MODES, Filter
-from qa.index.storage import current_dir, load_index
+from qa.index.storage import current_version, open_current
 from qa.models import Hit
 from qa.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 2000  # longer input is a pasted draft; its head carries the topic
+#: a Milvus reader checks the alias this often, so builds published by other processes show up
+FOLLOW_SECONDS = 1.0
 
 
 class QueryError(ValueError):
@@ -69,6 +72,7 @@ class Searcher:
         self._lock = threading.Lock()
         self._version = None
         self._embedder = None
+        self._next_check = 0.0
         self.refresh()  # first: a missing or mismatched index is reported before the model loads
 
     @property
@@ -85,15 +89,26 @@ class Searcher:
 
     def refresh(self) -> bool:
         """Load the current index version if it changed; True when it did."""
-        version = current_dir(self.settings.index)
+        version = current_version(self.settings)
         if version is not None and version == self._version:
             return False
-        index, manifest = load_index(self.settings.index, self.settings.model,
-                                     milvus_uri=self.settings.milvus_uri)
+        index, manifest = open_current(self.settings)
         with self._lock:
             self.index, self.manifest, self._version = index, manifest, version
         logger.info("loaded index %s (%d chunks)", version, len(index))
         return True
+
+    def _follow(self) -> None:
+        """Milvus readers follow the alias: at most every FOLLOW_SECONDS a
+        search first checks it (one cheap call) and loads a newer version;
+        if Milvus cannot be asked, the loaded version keeps serving."""
+        if self.settings.backend != "milvus" or time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + FOLLOW_SECONDS
+        try:
+            self.refresh()
+        except Exception as exc:
+            logger.warning("could not check the Milvus alias (%s); serving the loaded version", exc)
 
     def _rerank(self, index, ranked: list, vector) -> list:
         """Second stage over the fused candidates: rank by each passage's best
@@ -115,6 +130,7 @@ class Searcher:
             raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         top_k = max(1, int(top_k or self.settings.top_k))
         text = normalize_query(query)
+        self._follow()
         vector = self.embedder.encode_queries([text])[0] if mode != "bm25" else None
         index = self.index  # one consistent version for this query, even during a swap
         depth = max(self.settings.candidates, top_k * 3)

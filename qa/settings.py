@@ -46,10 +46,12 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 30.0
-    #: index backend a build writes: local (FAISS + bm25s) or milvus; search follows the index's manifest
+    #: index backend: local (FAISS + bm25s in --index DIR) or milvus (everything in Milvus, readers need only the URI)
     backend: str = "local"
     #: Milvus: a file path ending in .db (embedded milvus-lite) or http://host:19530
     milvus_uri: str | None = None
+    #: Milvus: the alias readers follow; each build writes a new version behind it
+    milvus_collection: str = "policy_qa"
 
     @property
     def chunking(self) -> ChunkSettings:

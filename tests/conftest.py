@@ -154,3 +154,49 @@ def assistant(searcher):
     from qa.answers import Assistant
 
     return Assistant(searcher.settings, searcher)
+
+
+def _wait_for_milvus(uri: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    """Until the server answers a real call (its port opens before it serves)."""
+    from pymilvus import MilvusClient
+
+    port = int(uri.rsplit(":", 1)[1])
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"milvus-lite server exited with code {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                pass
+            client = MilvusClient(uri=uri, timeout=5)
+            client.list_collections()
+            client.close()
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise TimeoutError(f"milvus-lite server did not answer on {uri} within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory):
+    """A real Milvus gRPC endpoint: ``milvus-lite server`` on a free loopback
+    port over a temp data dir, stopped by its own pid; yields its URI."""
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    base = tmp_path_factory.mktemp("milvus-server")
+    port = _app_free_port()
+    log = open(base / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(base / "data"),
+                             "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_milvus(uri, proc)
+        yield uri
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

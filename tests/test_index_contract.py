@@ -36,22 +36,32 @@ def vectors(n, seed=0):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def _milvus(tmp_path):
+def _milvus(uri):
     from qa.index.milvus import MilvusIndex
 
-    return MilvusIndex(tmp_path / "milvus.db", DIM, collection=f"contract_{uuid.uuid4().hex[:8]}")
+    return MilvusIndex(uri, DIM, collection=f"contract_{uuid.uuid4().hex[:8]}")
 
 
-#: name -> factory(tmp_path); every backend runs every test below
-BACKENDS = {"local": lambda tmp_path: LocalIndex(DIM), "milvus": _milvus}
+#: name -> factory(request, tmp_path); every backend runs every test below: Milvus
+#: as an embedded file and as a served endpoint (the session's milvus-lite server)
+BACKENDS = {
+    "local": lambda request, tmp_path: LocalIndex(DIM),
+    "milvus-file": lambda request, tmp_path: _milvus(tmp_path / "milvus.db"),
+    "milvus-server": lambda request, tmp_path: _milvus(request.getfixturevalue("milvus_server")),
+}
+
+
+def sentence_vectors(chunks, seed=1):
+    """Two or three random unit vectors per chunk, standing in for its sentences."""
+    return [vectors(2 + i % 2, seed=seed + i) for i in range(len(chunks))]
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def filled(request, tmp_path):
-    index = BACKENDS[request.param](tmp_path)
+    index = BACKENDS[request.param](request, tmp_path)
     chunks = make_chunks()
     vecs = vectors(len(chunks))
-    index.add(chunks, vecs)
+    index.add(chunks, vecs, sentence_vectors=sentence_vectors(chunks))
     return index, chunks, vecs
 
 
@@ -93,6 +103,18 @@ def test_delete_removes_a_document_everywhere(filled):
     assert all(c.doc_id != "a" for c in index.chunks())
     assert all(c.doc_id != "a" for c, _ in index.search("划片交流", vecs[0], 10, "hybrid"))
     assert index.stats()["chunks"] == 4
+
+
+def test_sentence_scores_are_each_chunks_best_sentence(filled):
+    index, chunks, _ = filled
+    query = vectors(1, seed=9)[0]
+    expected = [float((m @ query).max()) for m in sentence_vectors(chunks)]
+    picked = [chunks[4], chunks[0], chunks[2]]
+    scores = index.sentence_scores(picked, query)
+    assert scores is not None
+    assert list(scores) == pytest.approx([expected[4], expected[0], expected[2]], abs=1e-5)
+    index.delete(["a"])  # a deleted chunk has no sentences left
+    assert list(index.sentence_scores(chunks[:1], query)) == pytest.approx([-1.0])
 
 
 def test_duplicate_ids_are_refused(filled):

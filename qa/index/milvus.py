@@ -1,6 +1,6 @@
 """The Milvus backend: chunks, BM25 and vectors live in one Milvus collection.
 
-* BM25 is Milvus's own: ``search_text`` (title + section path + passage, the
+* BM25 is Milvus's own: ``search_text`` (``lexical_text``: title, section path, document lead and passage, the
   text the local backend tokenizes) is a ``VARCHAR`` analyzed by the ``jieba``
   tokenizer (search mode, the project's policy-term dictionary, stopwords and
   punctuation dropped); a ``BM25`` function turns it into the sparse field.
@@ -12,11 +12,16 @@
 * Filters become Milvus boolean expressions (doc ids, ``title like``, an
   ``INT64`` year column).
 
+* The sentence-level rerank has what the local backend has: every
+  sentence's vector, in a second collection ``<collection>_s`` keyed by chunk
+  id; ``sentence_scores`` fetches the candidates' sentences in one query.
+
 ``uri`` is a file path ending in ``.db`` (embedded milvus-lite, one process
 per data file) or ``http(s)://host:19530`` (a Milvus standalone or cluster).
 Every field of a :class:`~qa.models.Chunk` is stored, so chunk ids and
-citations are the same as with the local backend. The sentence-level
-reranker is not available here (``sentence_scores`` returns None).
+citations are the same as with the local backend. One ``MilvusIndex`` is one
+immutable version once published; ``qa/index/milvus_versions.py`` puts
+versions behind an alias.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ MAX_TEXT_BYTES = 65535
 MAX_LIMIT = 16384  # Milvus's topk / offset+limit ceiling
 BATCH = 500
 OUTPUT_FIELDS = ["chunk_id", "doc_id", "title", "source", "section", "text", "start", "end", "meta", "seq"]
+#: what a copy into a new version carries (``sparse`` is recomputed by the BM25 function)
+COPY_FIELDS = [*OUTPUT_FIELDS, "year", "search_text", "dense"]
+SENTENCES = "_s"  # suffix of the sentence-vector collection
 _SCHEMES = ("http://", "https://", "tcp://", "unix:", "grpc://")
 PUNCTUATION = set(string.punctuation) | set("，。、；：？！“”‘’（）《》〈〉【】「」『』…—～·－．／％＋＝﹑") | {"……", "——"}
 
@@ -71,6 +79,14 @@ def normalize_uri(uri: str | Path) -> str:
     path = Path(text).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     return str(path)
+
+
+def connect(uri: str) -> Any:
+    """A client for ``uri``; a server's credentials come from the environment
+    (``QA_MILVUS_TOKEN``), never from a manifest."""
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri=uri, token=os.environ.get("QA_MILVUS_TOKEN", ""))
 
 
 def is_lite(uri: str) -> bool:
@@ -139,16 +155,15 @@ def _flat(hit: Any) -> dict[str, Any]:
 
 class MilvusIndex:
     def __init__(self, uri: str | Path, dim: int, collection: str = DEFAULT_COLLECTION, create: bool = True,
-                 index_type: str = "HNSW"):
-        from pymilvus import MilvusClient
-
+                 index_type: str = "HNSW", client: Any = None):
         self.uri = normalize_uri(uri)
         self.dim = int(dim)
         self.collection = collection
         self.index_type = index_type
-        # a server's credentials come from the environment, never from the manifest
-        self._client = MilvusClient(uri=self.uri, token=os.environ.get("QA_MILVUS_TOKEN", ""))
+        self._owns_client = client is None  # versions of one alias share their client (one gRPC channel)
+        self._client = client or connect(self.uri)
         self._next_seq: int | None = None
+        self.sentences = collection + SENTENCES
         if self._client.has_collection(collection):
             stored = next((f for f in self._client.describe_collection(collection)["fields"] if f["name"] == "dense"), None)
             stored_dim = int((stored or {}).get("params", {}).get("dim", -1))
@@ -161,6 +176,9 @@ class MilvusIndex:
             raise ValueError(f"no Milvus collection {collection!r} at {self.uri}; "
                              f"rebuild with `python -m qa build --rebuild --backend milvus`")
         self._client.load_collection(collection)
+        self._has_sentences = self._client.has_collection(self.sentences)
+        if self._has_sentences:
+            self._client.load_collection(self.sentences)
 
     # --- schema -----------------------------------------------------------
 
@@ -195,6 +213,22 @@ class MilvusIndex:
                          params={"bm25_k1": 1.5, "bm25_b": 0.75})
         self._client.create_collection(self.collection, schema=schema, index_params=params,
                                        consistency_level="Strong")
+        self._create_sentences()
+
+    def _create_sentences(self) -> None:
+        """One row per sentence: only fetched by chunk id (never searched),
+        so a FLAT index, which costs nothing to build."""
+        from pymilvus import DataType
+
+        schema = self._client.create_schema(auto_id=False, enable_dynamic_field=False)
+        schema.add_field("sid", DataType.VARCHAR, is_primary=True, max_length=600)  # chunk_id#n
+        schema.add_field("chunk_id", DataType.VARCHAR, max_length=512)
+        schema.add_field("doc_id", DataType.VARCHAR, max_length=512)
+        schema.add_field("vec", DataType.FLOAT_VECTOR, dim=self.dim)
+        params = self._client.prepare_index_params()
+        params.add_index("vec", index_type="FLAT", metric_type="IP")
+        self._client.create_collection(self.sentences, schema=schema, index_params=params,
+                                       consistency_level="Strong")
 
     # --- writing ----------------------------------------------------------
 
@@ -203,10 +237,16 @@ class MilvusIndex:
             self._next_seq = max((int(r["seq"]) for r in self._rows(["seq"])), default=-1) + 1
         return self._next_seq
 
-    def add(self, chunks: list[Chunk], vectors: np.ndarray, **_: Any) -> None:
-        """Insert chunks with their vectors; extra keyword arguments of the
-        local backend (tokens, sentence_vectors) are ignored."""
-        from qa.index.local import search_text
+    def wants_sentence_vectors(self, extra: int = 0) -> bool:
+        """Sentence vectors live in Milvus next to the chunks, at any size."""
+        return self._has_sentences
+
+    def add(self, chunks: list[Chunk], vectors: np.ndarray, sentence_vectors: list[np.ndarray] | None = None,
+            **_: Any) -> None:
+        """Insert chunks with their vectors, then their sentence vectors (one
+        matrix per chunk, for the rerank); other keyword arguments of the
+        local backend are ignored."""
+        from qa.index.local import lexical_text
 
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
@@ -226,7 +266,7 @@ class MilvusIndex:
         seq = self._seq_start()
         rows = []
         for n, (chunk, vector) in enumerate(zip(chunks, vectors)):
-            text = search_text(chunk)
+            text = lexical_text(chunk)
             for name, value in (("text", chunk.text), ("search_text", text)):
                 if len(value.encode("utf-8")) > MAX_TEXT_BYTES:
                     raise ValueError(f"chunk {chunk.chunk_id}: {name} exceeds Milvus's {MAX_TEXT_BYTES}-byte VARCHAR; "
@@ -237,9 +277,52 @@ class MilvusIndex:
                 "start": int(chunk.start), "end": int(chunk.end), "meta": json.dumps(chunk.meta, ensure_ascii=False),
                 "year": _year(chunk), "seq": seq + n, "search_text": text, "dense": vector.tolist(),
             })
-        for start in range(0, len(rows), BATCH):
-            self._client.insert(self.collection, rows[start:start + BATCH])
+        self._insert(self.collection, rows)
         self._next_seq = seq + len(rows)
+        if sentence_vectors is not None and self._has_sentences:
+            self._insert(self.sentences, [
+                {"sid": f"{chunk.chunk_id}#{n}", "chunk_id": chunk.chunk_id, "doc_id": chunk.doc_id, "vec": v.tolist()}
+                for chunk, matrix in zip(chunks, sentence_vectors)
+                for n, v in enumerate(np.asarray(matrix, dtype="float32").reshape(-1, self.dim))])
+
+    def _insert(self, collection: str, rows: list[dict[str, Any]]) -> None:
+        for start in range(0, len(rows), BATCH):
+            self._client.insert(collection, rows[start:start + BATCH])
+
+    def copy_from(self, other: "MilvusIndex", skip_doc_ids: Iterable[str] = ()) -> int:
+        """Fill this (new, empty) version with every chunk of ``other`` except
+        those of ``skip_doc_ids``, vectors and sentence vectors included, so an
+        incremental build embeds only what changed and still writes a complete
+        new version (readers keep the old one until the switch). Returns the
+        number of chunks copied."""
+        skip = set(skip_doc_ids)
+        copied = 0
+        batch: list[dict[str, Any]] = []
+        for row in other._rows(COPY_FIELDS):
+            if row["doc_id"] in skip:
+                continue
+            batch.append({k: (np.asarray(v, dtype="float32").tolist() if k == "dense" else v) for k, v in row.items()
+                          if k in COPY_FIELDS})
+            if len(batch) == BATCH:
+                copied += self._flush_copy(self.collection, batch)
+        copied += self._flush_copy(self.collection, batch)
+        self._next_seq = None
+        if other._has_sentences and self._has_sentences:
+            for row in other._rows(["sid", "chunk_id", "doc_id", "vec"], collection=other.sentences):
+                if row["doc_id"] not in skip:
+                    batch.append({**row, "vec": np.asarray(row["vec"], dtype="float32").tolist()})
+                if len(batch) == BATCH:
+                    self._flush_copy(self.sentences, batch)
+            self._flush_copy(self.sentences, batch)
+        return copied
+
+    def _flush_copy(self, collection: str, batch: list[dict[str, Any]]) -> int:
+        """Insert and empty ``batch``; returns how many rows went in."""
+        n = len(batch)
+        if batch:
+            self._client.insert(collection, list(batch))
+            batch.clear()
+        return n
 
     def delete(self, doc_ids: Iterable[str]) -> int:
         doomed = sorted(set(doc_ids))
@@ -249,12 +332,17 @@ class MilvusIndex:
             ids += [r["chunk_id"] for r in self._rows(["chunk_id"], expr)]
         for start in range(0, len(ids), BATCH):
             self._client.delete(self.collection, ids=ids[start:start + BATCH])
+        if self._has_sentences:
+            for start in range(0, len(doomed), BATCH):
+                expr = f"doc_id in [{', '.join(map(quote, doomed[start:start + BATCH]))}]"
+                self._client.delete(self.sentences, filter=expr)
         return len(ids)
 
     # --- reading ----------------------------------------------------------
 
-    def _rows(self, fields: list[str], expr: str = "") -> Iterator[dict[str, Any]]:
-        iterator = self._client.query_iterator(self.collection, batch_size=1000, filter=expr, output_fields=fields)
+    def _rows(self, fields: list[str], expr: str = "", collection: str | None = None) -> Iterator[dict[str, Any]]:
+        iterator = self._client.query_iterator(collection or self.collection, batch_size=1000, filter=expr,
+                                               output_fields=fields)
         try:
             while True:
                 batch = iterator.next()
@@ -269,7 +357,10 @@ class MilvusIndex:
         return [_row_chunk(r) for r in rows]
 
     def __len__(self) -> int:
-        result = self._client.query(self.collection, filter="", output_fields=["count(*)"])
+        return self._count(self.collection)
+
+    def _count(self, collection: str) -> int:
+        result = self._client.query(collection, filter="", output_fields=["count(*)"])
         return int(result[0]["count(*)"]) if result else 0
 
     def _hits(self, result: Any) -> list[tuple[Chunk, float]]:
@@ -331,9 +422,24 @@ class MilvusIndex:
         # RRFRanker sums 1/(k+rank); the local backend weights each list 0.5
         return [(c, 0.5 * s) for c, s in self._hits(result)]
 
-    def sentence_scores(self, chunks: list[Chunk], vector: np.ndarray) -> None:
-        """No sentence vectors in Milvus: the reranker is skipped."""
-        return None
+    def sentence_scores(self, chunks: list[Chunk], vector: np.ndarray) -> np.ndarray | None:
+        """Best sentence similarity of each chunk to the query (-1 for a chunk
+        without sentences), as the local backend computes it; None when this
+        version has no sentence collection (built before it existed)."""
+        if not self._has_sentences:
+            return None
+        ids = list(dict.fromkeys(c.chunk_id for c in chunks))
+        best: dict[str, float] = {}
+        query = np.asarray(vector, dtype="float32").reshape(self.dim)
+        for start in range(0, len(ids), BATCH):
+            rows = self._client.query(self.sentences, filter=f"chunk_id in [{', '.join(map(quote, ids[start:start + BATCH]))}]",
+                                      output_fields=["chunk_id", "vec"], limit=MAX_LIMIT)
+            if not rows:
+                continue
+            sims = np.asarray([r["vec"] for r in rows], dtype="float32") @ query
+            for row, sim in zip(rows, sims.tolist()):
+                best[row["chunk_id"]] = max(best.get(row["chunk_id"], -1.0), sim)
+        return np.asarray([best.get(c.chunk_id, -1.0) for c in chunks], dtype="float32")
 
     def stats(self) -> dict[str, Any]:
         n = len(self)
@@ -346,12 +452,15 @@ class MilvusIndex:
             "dim": self.dim,
             "vector_index": self.index_type,
             "vector_bytes": n * self.dim * 4,
+            "sentence_vectors": self._count(self.sentences) if self._has_sentences else 0,
         }
 
     # --- persistence ------------------------------------------------------
 
     def flush(self) -> None:
         self._client.flush(self.collection)
+        if self._has_sentences:
+            self._client.flush(self.sentences)
 
     def save(self, path: Path) -> None:
         """Flush the collection and write a pointer to it into ``path``: the
@@ -370,15 +479,9 @@ class MilvusIndex:
                    index_type=pointer.get("index_type", "HNSW"))
 
     def drop(self) -> None:
-        self._client.drop_collection(self.collection)
-
-    def drop_others(self, prefix: str) -> list[str]:
-        """Drop this index's older collections (``prefix*`` other than this
-        one): earlier rebuilds and builds killed midway."""
-        doomed = [n for n in self._client.list_collections() if n.startswith(prefix) and n != self.collection]
-        for name in doomed:
+        for name in (self.collection, self.sentences):
             self._client.drop_collection(name)
-        return doomed
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()

@@ -137,6 +137,27 @@ def load_index(index_dir: Path, model: str | None = None, verify: bool = True,
         raise IndexCorrupt(f"cannot load the index in {version} ({exc}); run `python -m qa build --rebuild`") from exc
 
 
+def current_version(settings: Any) -> Any:
+    """What identifies the index a reader of ``settings`` should serve: the
+    local directory's current version, or for ``backend == "milvus"`` the
+    collection the Milvus alias points at (None when there is none)."""
+    if settings.backend == "milvus":
+        from qa.index.milvus_versions import MilvusVersions
+
+        return MilvusVersions.for_settings(settings).live()
+    return current_dir(settings.index)
+
+
+def open_current(settings: Any) -> tuple[Index, dict[str, Any]]:
+    """The index a reader of ``settings`` serves and its manifest: Milvus
+    (everything from the URI, no local directory) or ``--index DIR``."""
+    if settings.backend == "milvus":
+        from qa.index.milvus_versions import MilvusVersions
+
+        return MilvusVersions.for_settings(settings).open(settings.model)
+    return load_index(settings.index, settings.model, milvus_uri=settings.milvus_uri)
+
+
 def write_version(index_dir: Path, index: Index, manifest: dict[str, Any]) -> Path:
     """Save ``index`` as a new version and make it current atomically."""
     index_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,82 @@
+#!/usr/bin/env python
+"""Retrieval quality of the local and the Milvus backend side by side, in one run.
+
+Both indexes must already hold the same corpus: ``--index DIR`` (local) and
+``--milvus-uri URI --milvus-collection ALIAS`` (a served endpoint, e.g.
+``milvus-lite server --host 127.0.0.1``). For every question set, backend and
+rerank setting (``QA_RERANK``), it runs ``python -m qa search --batch SET
+--top-k 10 --json`` and scores the run with ``score.py``; the raw runs and
+score outputs go under ``--out``.
+
+    .venv/bin/python bench/milvus_parity.py --index index --milvus-uri http://127.0.0.1:19530 \\
+        --sets /work/shared/eval/dev_questions.jsonl tests/data/own_questions.jsonl \\
+        --score /work/shared/eval/score.py --out bench/results/milvus-parity
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import machine, md_table, write_results  # noqa: E402
+
+
+def _run(cmd: list[str], env: dict, out: Path) -> str:
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode not in (0, 1):  # score.py exits 1 when a minimum fails; none is set here
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    out.write_text(done.stdout, encoding="utf-8")
+    return done.stdout
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", type=Path, required=True, help="the local index directory")
+    parser.add_argument("--milvus-uri", required=True)
+    parser.add_argument("--milvus-collection", default="policy_qa")
+    parser.add_argument("--sets", type=Path, nargs="+", required=True, help="question sets (JSONL)")
+    parser.add_argument("--score", type=Path, required=True, help="score.py")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "milvus-parity")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    backends = {
+        "local": ["--index", str(args.index)],
+        "milvus": ["--backend", "milvus", "--milvus-uri", args.milvus_uri, "--milvus-collection", args.milvus_collection],
+    }
+    figures, rows = [], []
+    started = time.time()
+    for qset in args.sets:
+        for rerank in ("1", "0"):
+            for backend, flags in backends.items():
+                env = {**os.environ, "QA_RERANK": rerank, "HF_HUB_OFFLINE": "1"}
+                name = f"{qset.stem}-{backend}-rerank{rerank}"
+                run = args.out / f"{name}.jsonl"
+                _run([sys.executable, "-m", "qa", "search", "--batch", str(qset), "--top-k", "10", "--json", *flags],
+                     env, run)
+                scored = _run([sys.executable, str(args.score), str(qset), str(run)], env, args.out / f"{name}.score.txt")
+                found = re.search(r"R@5=([\d.]+) MRR@10=([\d.]+)", scored)
+                r5, mrr = float(found.group(1)), float(found.group(2))
+                figures.append({"set": qset.name, "backend": backend, "rerank": rerank == "1", "R@5": r5, "MRR@10": mrr})
+                rows.append([qset.name, "on" if rerank == "1" else "off", backend, r5, mrr])
+    table = md_table(["set", "sentence rerank", "backend", "R@5", "MRR@10"], rows)
+    write_results(args.out, "summary", {"machine": machine(), "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
+                                        "seconds": round(time.time() - started, 1), "figures": figures,
+                                        "command": " ".join(["bench/milvus_parity.py", *(argv or sys.argv[1:])])},
+                  table)
+    print(table)
+    print(json.dumps(figures, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
