@@ -346,7 +346,7 @@ def search_precedents(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | 
     return results_rows(results), results_html(results, text), results
 
 
-def _csv_safe(value: Any) -> Any:
+def csv_safe(value: Any) -> Any:
     """Spreadsheet formula injection guard."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -366,7 +366,7 @@ def export_results(results: list[dict], fmt: str = "csv", directory: str | Path 
             writer = csv.writer(fh)
             writer.writerow(SEARCH_HEADERS + ["段落"])
             for r in results:
-                writer.writerow([_csv_safe(v) for v in (r["rank"], r["score"], r["title"], r["section"],
+                writer.writerow([csv_safe(v) for v in (r["rank"], r["score"], r["title"], r["section"],
                                                         r["citation"], r["source"], r["text"])])
     else:
         lines = ["# 检索先例", ""]
