@@ -7,20 +7,29 @@ All text from drafts and reports is HTML-escaped before it reaches the page
 
 from __future__ import annotations
 
-import csv
-import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from qa import handlers
 from qa.drafting import REUSED, DraftError, DraftFinder, prepare_draft, read_draft, reuse_mark, shared_spans
+from qa.exports import export_path, write_csv
 from qa.handlers import esc
 from qa.index.protocol import Filter
 
 #: drafts pasted into the app are held in the page whole: longer ones belong to `qa draft`
 MAX_UI_CHARS = 30_000
 TABLE_HEADERS = ["句", "段", "草稿句子", "沿用度", "标记", "先例出处", "年份", "先例原文"]
+
+
+def _marked(text: str, spans: list[tuple[int, int]]) -> str:
+    """Escape ``text`` and wrap the spans in <mark class="qa-hl">."""
+    out, pos = [], 0
+    for a, b in spans:
+        out.append(esc(text[pos:a]))
+        out.append(f'<mark class="qa-hl">{esc(text[a:b])}</mark>')
+        pos = b
+    out.append(esc(text[pos:]))
+    return "".join(out)
 
 
 def draft_filter(before_year: Any = None, doc_ids: Iterable[str] | None = None,
@@ -60,7 +69,7 @@ def draft_html(state: dict, selected: Any = None) -> str:
     """The draft, each sentence a clickable span shaded by its best reuse
     (the deeper the orange, the more of its wording earlier reports hold)."""
     text, results = (state or {}).get("text", ""), (state or {}).get("results", [])
-    selected = _number(selected)
+    selected = sentence_number(selected)
     if not results:
         return '<div class="qa-draft qa-empty">草稿中没有可分析的句子。</div>'
     parts, pos, paragraph = ['<div class="qa-draft"><p>'], 0, results[0]["paragraph"]
@@ -80,7 +89,8 @@ def draft_html(state: dict, selected: Any = None) -> str:
     return "".join(parts)
 
 
-def _number(n: Any) -> int | None:
+def sentence_number(n: Any) -> int | None:
+    """A sentence number from the page (a data attribute: a string) or a field."""
     try:
         return int(float(n))
     except (TypeError, ValueError):
@@ -90,7 +100,7 @@ def _number(n: Any) -> int | None:
 def precedents_view(state: dict, n: Any) -> tuple[str, str]:
     """(HTML cards of sentence ``n``'s precedents with the shared wording
     marked, the citation lines to copy)."""
-    n = _number(n)
+    n = sentence_number(n)
     r = next((r for r in (state or {}).get("results", []) if r["n"] == n), None)
     if r is None:
         return '<div class="qa-sources qa-empty">请先分析草稿，再点击句子。</div>', ""
@@ -135,14 +145,9 @@ def export_table(state: dict, fmt: str = "csv", directory: str | Path | None = N
     if not rows:
         return None
     fmt = {"markdown": "md", "md": "md", "docx": "docx"}.get(str(fmt).lower(), "csv")
-    out_dir = Path(directory or tempfile.mkdtemp(prefix="qa-draft-"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"draft-precedents-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+    path = export_path(directory, "draft-precedents", fmt)
     if fmt == "csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(TABLE_HEADERS)
-            writer.writerows([handlers.csv_safe(v) for v in row] for row in rows)
+        write_csv(path, TABLE_HEADERS, rows)
     elif fmt == "md":
         cell = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
         lines = ["# 起草助手：逐句先例", "", "| " + " | ".join(TABLE_HEADERS) + " |", "|" + "---|" * len(TABLE_HEADERS)]
