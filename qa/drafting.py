@@ -47,15 +47,16 @@ MAX_DRAFT_CHARS = 200_000
 #: a "sentence" longer than this (no sentence marks) is cut at clause marks
 MAX_SENTENCE_CHARS = 300
 DRAFT_SUFFIXES = (".txt", ".md", ".markdown", ".docx")
-#: character n-gram width of the reuse measure (5 Chinese characters: about two words)
-REUSE_GRAM = 5
+#: character n-gram width of the reuse measure (6 Chinese characters: two to three words); 5 marked
+#: short sentences sharing one set phrase as reused (docs/drafting.md)
+REUSE_GRAM = 6
 #: reuse at or above which a sentence is marked as reused from its precedent
 REUSED = 0.5
 #: reuse at or above which it is marked as partly reused
 PARTIAL = 0.2
 #: candidates per sentence: nearest sentence vectors, and best BM25 chunks (all their sentences)
-DENSE_CANDIDATES = 20
-LEXICAL_CHUNKS = 5
+DENSE_CANDIDATES = 30
+LEXICAL_CHUNKS = 10
 #: draft sentences encoded and searched together; memory stays bounded by one batch
 BATCH = 128
 
