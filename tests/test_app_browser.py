@@ -167,7 +167,7 @@ def test_drafting_tab_shades_sentences_and_shows_precedents(app_page, tmp_path):
     assert page.input_value("#draft-cites textarea").startswith("《网络安全演练总结报告》 一、演练基本情况：“")
     page.click("#draft-view .qa-s[data-n='3']")
     page.wait_for_function("() => document.querySelector('#draft-precedents').innerText.includes('第 3 句')")
-    assert "划片交流" in " ".join(page.locator("#draft-precedents mark.qa-hl").all_inner_texts())
+    assert "教师交流工作" in " ".join(page.locator("#draft-precedents mark.qa-hl").all_inner_texts())
     assert page.locator("#draft-view .qa-selected").get_attribute("data-n") == "3"
     page.get_by_label("markdown").last.check()
     page.click("#draft-export-btn")
