@@ -1,8 +1,9 @@
 """The gradio web UI: `python app.py` (or `make run`) serves it.
 
-Four tabs — 问答 (chat with cited answers), 检索先例 (precedent search),
-评测 (evaluation), 语料 (corpus management) — over the plain functions of
-``qa/handlers.py``. Runs fully offline: no analytics, no CDN fonts.
+Five tabs — 问答 (chat with cited answers), 检索先例 (precedent search),
+起草助手 (a whole draft, the precedent of every sentence), 评测 (evaluation),
+语料 (corpus management) — over the plain functions of ``qa/handlers.py``
+and ``qa/drafting_ui.py``. Runs fully offline: no analytics, no CDN fonts.
 Binds 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say
 otherwise; QA_AUTH="user:pass" turns on a login.
 """
@@ -18,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from qa import handlers  # noqa: E402
+from qa import drafting_ui, handlers  # noqa: E402
 from qa.index.protocol import MODES  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -44,7 +45,17 @@ CSS = """
 .qa-passage mark.qa-cite { background: #ffe58f; padding: 0 1px; }
 .qa-passage mark.qa-hl { background: #bae7ff; padding: 0; }
 .qa-empty, .qa-note { color: var(--body-text-color-subdued); }
+.qa-draft { font-size: 15px; line-height: 1.9; max-height: 640px; overflow-y: auto; padding: 4px 8px; }
+.qa-draft p { margin: 0 0 8px 0; }
+.qa-draft .qa-s { cursor: pointer; border-radius: 3px; padding: 1px 0; }
+.qa-draft .qa-s:hover { outline: 1px solid #fa8c16; }
+.qa-draft .qa-s.qa-selected { outline: 2px solid #d4380d; }
+.qa-copy { user-select: all; }
 """
+
+#: clicks on a sentence of the draft (event delegation: survives re-rendering)
+DRAFT_CLICK_JS = ("element.addEventListener('click', (e) => { const s = e.target.closest('[data-n]');"
+                  " if (s) trigger('select_sentence', {n: s.dataset.n}); });")
 
 
 def _chat(question: str, history: list | None):
@@ -72,6 +83,35 @@ def _export(results, fmt):
     path = handlers.export_results(results or [], fmt)
     if path is None:
         gr.Warning("请先检索，再导出结果。")
+    return path
+
+
+def _draft(text, file, top_k, before_year, doc_ids, exclude_ids, progress=gr.Progress()):
+    def report(done: int, total: int) -> None:
+        progress((done, total), desc=f"逐句检索 {done}/{total}")
+
+    path = file if isinstance(file, (str, type(None))) else getattr(file, "name", None)
+    state, status = drafting_ui.analyze(text, path, top_k, before_year, doc_ids, exclude_ids, report)
+    n = 1 if state["results"] else 0
+    precedents, citations = drafting_ui.precedents_view(state, n)
+    return (drafting_ui.draft_html(state, n), state, status, precedents, citations,
+            drafting_ui.table_rows(state), n)
+
+
+def _draft_pick(state, n):
+    n = drafting_ui.sentence_number(n) or 0
+    precedents, citations = drafting_ui.precedents_view(state, n)
+    return drafting_ui.draft_html(state, n), precedents, citations, n
+
+
+def _draft_select(state, evt: gr.EventData):
+    return _draft_pick(state, getattr(evt, "n", 0))
+
+
+def _draft_export(state, fmt):
+    path = drafting_ui.export_table(state or {}, fmt)
+    if path is None:
+        gr.Warning("请先分析草稿，再导出结果。")
     return path
 
 
@@ -162,6 +202,50 @@ def build_app() -> gr.Blocks:
                 search_btn.click(_search, inputs, [table, result_html, results_state], api_name="search_ui")
                 query.submit(_search, inputs, [table, result_html, results_state], api_visibility="private")
                 export_btn.click(_export, [results_state, fmt], export_file, api_visibility="private")
+
+            with gr.Tab("起草助手 Drafting", id="draft"):
+                gr.Markdown("粘贴或上传一份草稿（.txt / .md / .docx，不超过 "
+                            f"{drafting_ui.MAX_UI_CHARS:,} 字；更长的用 `python -m qa draft FILE`），逐句查找已有报告中的先例。"
+                            "句子底色越深，沿用已有表述越多；点击句子，右侧显示其先例，共同措辞高亮。")
+                with gr.Row():
+                    draft_text = gr.Textbox(label="草稿", lines=6, scale=3, elem_id="draft-text")
+                    with gr.Column(scale=1, min_width=200):
+                        draft_file = gr.File(label="或上传草稿", file_types=[".txt", ".md", ".docx"], type="filepath",
+                                             elem_id="draft-file")
+                        draft_k = gr.Slider(1, 10, value=3, step=1, label="每句先例数")
+                with gr.Row():
+                    draft_year = gr.Number(label="只看此年之前的报告（0 = 不限）", value=0, precision=0, scale=1,
+                                           elem_id="draft-year")
+                    draft_docs = gr.Dropdown(handlers.document_choices(), multiselect=True, label="限定文档", scale=2)
+                    draft_exclude = gr.Dropdown(handlers.document_choices(), multiselect=True, label="排除文档",
+                                                scale=2)
+                draft_btn = gr.Button("逐句查找先例", variant="primary", elem_id="draft-btn")
+                draft_status = gr.Markdown(elem_id="draft-status")
+                draft_state = gr.State({})
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        draft_view = gr.HTML('<div class="qa-draft qa-empty">分析后在此显示草稿。</div>',
+                                             elem_id="draft-view", js_on_load=DRAFT_CLICK_JS)
+                    with gr.Column(scale=2):
+                        draft_n = gr.Number(label="当前句", value=0, precision=0, elem_id="draft-n")
+                        draft_cites = gr.Textbox(label="引用（可复制）", lines=3, buttons=["copy"], elem_id="draft-cites")
+                        draft_precedents = gr.HTML(elem_id="draft-precedents")
+                draft_table = gr.Dataframe(headers=drafting_ui.TABLE_HEADERS, label="逐句先例表", wrap=True,
+                                           interactive=False, elem_id="draft-table", max_height=600)
+                with gr.Row():
+                    draft_fmt = gr.Radio(["csv", "markdown", "docx"], value="csv", label="导出格式")
+                    draft_export_btn = gr.Button("导出逐句先例表", elem_id="draft-export-btn")
+                    draft_export_file = gr.File(label="导出文件", interactive=False, elem_id="draft-export")
+                draft_btn.click(_draft, [draft_text, draft_file, draft_k, draft_year, draft_docs, draft_exclude],
+                                [draft_view, draft_state, draft_status, draft_precedents, draft_cites, draft_table,
+                                 draft_n], api_name="draft_ui")
+                draft_view.select_sentence(_draft_select, [draft_state],
+                                           [draft_view, draft_precedents, draft_cites, draft_n],
+                                           api_visibility="private")
+                draft_n.submit(_draft_pick, [draft_state, draft_n], [draft_view, draft_precedents, draft_cites, draft_n],
+                               api_visibility="private")
+                draft_export_btn.click(_draft_export, [draft_state, draft_fmt], draft_export_file,
+                                       api_visibility="private")
 
             with gr.Tab("评测 Evaluation", id="eval"):
                 gr.Markdown("上传 JSONL 评测集（每行 `{\"id\": …, \"question\": …, \"evidence\": [\"…\"], "

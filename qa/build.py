@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from qa.chunking import CHUNKER_VERSION, chunk_documents, sentence_spans
+from qa.chunking import CHUNKER_VERSION, chunk_documents, chunk_sentences
 from qa.embedding import get_embedder
 from qa.index.local import LocalIndex, probe_phrases, search_text
 from qa.index.storage import IndexMismatch, build_lock, load_index, read_manifest, write_version
@@ -120,8 +120,7 @@ def embed_sentences(embedder, chunks: list, show_progress: bool = False,
     """Vectors of every sentence of every chunk, for the reranker: a passage
     matches when one of its sentences answers the question, and a whole
     chunk's vector dilutes that sentence among the others."""
-    spans = [[chunk.text[a:b] for a, b in sentence_spans(chunk.text, 0, len(chunk.text))] or [chunk.text]
-             for chunk in chunks]
+    spans = [[chunk.text[a:b] for a, b in chunk_sentences(chunk.text)] for chunk in chunks]
     flat = embedder.encode_documents([s for group in spans for s in group], progress=show_progress,
                                      label="embedding sentences", report=report)
     out, cursor = [], 0

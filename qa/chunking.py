@@ -60,13 +60,25 @@ def _split_long(text: str, a: int, b: int, limit: int) -> list[tuple[int, int]]:
     return pieces
 
 
+def sentence_units(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Sentences of ``text[start:end]``, those longer than ``limit`` cut at clause marks."""
+    units: list[tuple[int, int]] = []
+    for a, b in sentence_spans(text, start, end):
+        units.extend(_split_long(text, a, b, limit) if b - a > limit else [(a, b)])
+    return units
+
+
+def chunk_sentences(text: str) -> list[tuple[int, int]]:
+    """The sentences of a chunk that get one vector each (build, sentence rerank,
+    drafting): its sentence spans, or the whole chunk when it has none."""
+    return sentence_spans(text, 0, len(text)) or [(0, len(text))]
+
+
 def pack(text: str, start: int, end: int, settings: ChunkSettings) -> list[tuple[int, int]]:
     """Greedy packing of sentences into pieces of at most ``max_chars``."""
     limit = settings.max_chars
     stretched = int(limit * settings.stretch)
-    units: list[tuple[int, int]] = []
-    for a, b in sentence_spans(text, start, end):
-        units.extend(_split_long(text, a, b, stretched) if b - a > stretched else [(a, b)])
+    units = sentence_units(text, start, end, stretched)
     pieces: list[list[int]] = []
     for a, b in units:
         if pieces:

@@ -198,6 +198,36 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- draft ------------------------------------------------------------------
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from qa.drafting import DraftError, DraftFinder, format_result, prepare_draft, read_draft
+    from qa.index.protocol import Filter
+    from qa.retrieval import Searcher
+
+    try:
+        draft = prepare_draft(read_draft(args.draft))
+        finder = DraftFinder(Searcher(_settings(args)))
+    except DraftError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    where = Filter(before_year=args.before_year, exclude_doc_ids=frozenset(args.exclude_doc or ()) or None)
+    bar = tqdm(total=len(draft.sentences), unit="sentence", file=sys.stderr, disable=None)
+    paragraph = 0
+    for result in finder.find(draft, args.top_k, where or None, progress=lambda done, _: bar.update(done - bar.n)):
+        if args.json:
+            _emit(result.to_dict())
+        else:
+            if result.sentence.paragraph != paragraph:
+                paragraph = result.sentence.paragraph
+                print(f"\n¶{paragraph}")
+            print(format_result(result))
+    bar.close()
+    return 0
+
+
 # --- parser -----------------------------------------------------------------
 
 def _common(parser: argparse.ArgumentParser, index: bool = True, corpus: bool = False) -> None:
@@ -273,6 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", dest="answer_mode", choices=["extractive", "llm"], default="extractive",
                    help="llm needs QA_LLM_BASE_URL and QA_LLM_MODEL; falls back to extractive")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("draft", help="the precedents of every sentence of a draft")
+    _common(p)
+    p.add_argument("draft", help="draft file (.txt, .md, .docx) or - for stdin")
+    p.add_argument("--top-k", type=int, default=3, help="precedents per sentence")
+    p.add_argument("--before-year", type=int, metavar="YYYY", help="only reports dated before this year")
+    p.add_argument("--exclude-doc", action="append", metavar="ID",
+                   help="never cite this document (repeatable); a draft that is the text of an indexed "
+                        "document excludes it anyway")
+    p.set_defaults(func=cmd_draft)
 
     from qa.evaluation import add_eval_command
 

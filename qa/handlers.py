@@ -8,7 +8,6 @@ first: a report containing ``<script>`` is shown as text, never run.
 
 from __future__ import annotations
 
-import csv
 import html
 import logging
 import os
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from qa.answers import Assistant, coverage, question_terms, sentences
+from qa.exports import export_path, write_csv
 from qa.index.protocol import MODES, Filter
 from qa.loading import SUPPORTED_SUFFIXES
 from qa.models import Answer, Chunk, Hit
@@ -346,28 +346,15 @@ def search_precedents(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | 
     return results_rows(results), results_html(results, text), results
 
 
-def _csv_safe(value: Any) -> Any:
-    """Spreadsheet formula injection guard."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def export_results(results: list[dict], fmt: str = "csv", directory: str | Path | None = None) -> str | None:
     """Write search results to a CSV or Markdown file; returns its path."""
     if not results:
         return None
     fmt = "md" if str(fmt).lower() in ("md", "markdown") else "csv"
-    out_dir = Path(directory or tempfile.mkdtemp(prefix="qa-export-"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"precedents-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+    path = export_path(directory, "precedents", fmt)
     if fmt == "csv":
-        with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(SEARCH_HEADERS + ["段落"])
-            for r in results:
-                writer.writerow([_csv_safe(v) for v in (r["rank"], r["score"], r["title"], r["section"],
-                                                        r["citation"], r["source"], r["text"])])
+        write_csv(path, SEARCH_HEADERS + ["段落"], ((r["rank"], r["score"], r["title"], r["section"], r["citation"],
+                                                    r["source"], r["text"]) for r in results))
     else:
         lines = ["# 检索先例", ""]
         for r in results:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -144,3 +145,34 @@ def test_markup_in_reports_is_shown_as_text(app_page):
     assert page.dialogs == []
     assert page.locator("img[src='x']").count() == 0
     assert page.evaluate("() => [...document.querySelectorAll('script')].some(s => s.textContent.includes('alert(1)'))") is False
+
+
+def test_drafting_tab_shades_sentences_and_shows_precedents(app_page, tmp_path):
+    page = app_page
+    _open_tab(page, "起草助手 Drafting")
+    page.fill("#draft-text textarea", "一、总体情况\n"
+              "本次网络安全演练共发现两类攻击样本，第一类样本为<script>alert(1)</script>，第二类样本为"
+              "<img src=x onerror=alert(1)>，均已被系统拦截并记录在案。\n"
+              "开展校长、教师交流工作，实行划片交流。\n今天下午我们去植物园看了郁金香。")
+    page.click("#draft-btn")
+    page.wait_for_selector("#draft-view .qa-s[data-n='4']")
+    assert "4 句" in page.inner_text("#draft-status")
+    shades = page.eval_on_selector_all("#draft-view .qa-s", "els => els.map(e => e.style.background)")
+    alphas = [float(re.findall(r"[\d.]+", s)[-1]) if "rgba" in s else 1.0 for s in shades]
+    assert alphas[1] > 0.5 and alphas[3] < 0.2, shades  # copied vs new wording
+    page.click("#draft-view .qa-s[data-n='2']")
+    page.wait_for_function("() => document.querySelector('#draft-precedents').innerText.includes('第 2 句')")
+    marks = " ".join(page.locator("#draft-precedents mark.qa-hl").all_inner_texts())
+    assert "<script>alert(1)</script>" in marks
+    assert page.input_value("#draft-cites textarea").startswith("《网络安全演练总结报告》 一、演练基本情况：“")
+    page.click("#draft-view .qa-s[data-n='3']")
+    page.wait_for_function("() => document.querySelector('#draft-precedents').innerText.includes('第 3 句')")
+    assert "教师交流工作" in " ".join(page.locator("#draft-precedents mark.qa-hl").all_inner_texts())
+    assert page.locator("#draft-view .qa-selected").get_attribute("data-n") == "3"
+    page.get_by_label("markdown").last.check()
+    page.click("#draft-export-btn")
+    page.wait_for_function("() => document.querySelector('#draft-export').innerText.includes('.md')")
+    assert page.dialogs == [] and page.locator("img[src='x']").count() == 0
+    page.screenshot(path=str(tmp_path / "draft.png"), full_page=True)
+    if os.environ.get("QA_SCREENSHOTS"):  # the README's screenshot is written only on request
+        page.screenshot(path=str(Path(os.environ["QA_SCREENSHOTS"]) / "draft.png"), full_page=True)

@@ -414,6 +414,19 @@ class LocalIndex:
             self._allowed_cache[where] = allowed
         return allowed
 
+    def allowed_ids(self, where: Filter | None) -> np.ndarray | None:
+        """Sorted internal ids of the chunks a filter lets through; None for no filter."""
+        return self._allowed(where)
+
+    def chunk_at(self, i: int) -> Chunk:
+        return self._chunks[i]
+
+    def sentence_matrices(self) -> Iterator[tuple[int, Chunk, np.ndarray]]:
+        """(internal id, chunk, its sentence vectors) in id order; rows follow
+        ``qa.chunking.chunk_sentences(chunk.text)``. Empty when the index keeps none."""
+        for i in sorted(self._sentences):
+            yield i, self._chunks[i], self._sentences[i]
+
     def search_bm25(self, query: str, k: int, where: Filter | None = None) -> list[tuple[int, float]]:
         tokens = tokenize(query, normalized=True)
         bm25 = self._bm25_index()

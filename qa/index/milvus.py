@@ -130,6 +130,10 @@ def filter_expr(where: Filter | None) -> str:
         parts.append(f"title like {quote('%' + where.title_contains + '%')}")
     if where.year is not None:
         parts.append(f"year == {int(where.year)}")
+    if where.before_year is not None:
+        parts.append(f"year >= 0 and year < {int(where.before_year)}")
+    if where.exclude_doc_ids:
+        parts.append(f"doc_id not in [{', '.join(quote(d) for d in sorted(where.exclude_doc_ids))}]")
     return " and ".join(parts)
 
 

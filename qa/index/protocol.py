@@ -26,19 +26,28 @@ class Filter:
     doc_ids: frozenset[str] | None = None
     title_contains: str | None = None
     year: int | None = None
+    #: only documents dated before this year (a draft's precedents come from earlier reports)
+    before_year: int | None = None
+    exclude_doc_ids: frozenset[str] | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.doc_ids or self.title_contains or self.year)
+        return bool(self.doc_ids or self.title_contains or self.year or self.before_year or self.exclude_doc_ids)
 
     def accepts(self, chunk: Chunk) -> bool:
         if self.doc_ids and chunk.doc_id not in self.doc_ids:
             return False
+        if self.exclude_doc_ids and chunk.doc_id in self.exclude_doc_ids:
+            return False
         if self.title_contains and self.title_contains not in chunk.title:
             return False
-        if self.year is not None:
+        if self.year is not None or self.before_year is not None:
             try:
-                return int(chunk.meta.get("year")) == self.year
+                year = int(chunk.meta.get("year"))
             except (TypeError, ValueError):
+                return False
+            if self.year is not None and year != self.year:
+                return False
+            if self.before_year is not None and year >= self.before_year:
                 return False
         return True
 
