@@ -25,6 +25,7 @@ import numpy as np
 
 from qa.answer_model import MODEL_FILE, AnswerModel, Logistic
 from qa.answer_signals import QUESTION_FEATURES, SENTENCE_FEATURES, SentenceSignals, fold, question_features
+from qa.enumeration import list_match, question_enumeration
 from qa.questions import read_questions
 from qa.settings import Settings
 
@@ -87,7 +88,7 @@ def fit(examples: list[Example], sources: list[str]) -> AnswerModel:
         for span, p in zip(e.cands.spans, probs):
             span.prob = float(p)
         best = e.cands.spans[int(np.argmax(probs))]
-        qx.append(question_features(e.cands, best))
+        qx.append(question_features(e.cands, best, list_match(question_enumeration(e.cands))))
         qy.append(float(e.answerable))
     found = Logistic.fit(list(QUESTION_FEATURES), np.array(qx), np.array(qy))
     p = found.prob(np.array(qx))

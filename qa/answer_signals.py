@@ -45,7 +45,7 @@ SENTENCE_FEATURES = ("sim", "sim_gap", "sim_z", "coverage", "coverage_gap", "inv
                      "number_miss", "log_length")
 #: question features, in the order the found model's weights use them
 QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_z", "max_coverage",
-                     "best_coverage", "agreement", "best_inv_rank", "passages_coverage")
+                     "best_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match")
 
 
 def fold(text: str) -> str:
@@ -159,14 +159,16 @@ class SentenceSignals:
         return Candidates(question, terms, spans, number_question)
 
 
-def question_features(cands: Candidates, best: Span) -> list[float]:
+def question_features(cands: Candidates, best: Span, list_match: float = 0.0) -> list[float]:
     """Signals that the best sentence answers the question: its probability,
     its similarity (raw and relative), the question's best similarity and
     coverage, whether the dense and lexical signals agree on one passage, and
-    how much of the question the best passages mention at all."""
+    how much of the question the best passages mention at all; for a list
+    question, how well an enumeration's introduction matches it
+    (``qa.enumeration.list_match``)."""
     spans = cands.spans
     by_sim = max(spans, key=lambda s: s.sim)
     by_cov = max(spans, key=lambda s: s.coverage)
     return [best.prob, best.sim, best.features[2], by_sim.sim, by_sim.features[2], by_cov.coverage,
             best.coverage, float(by_sim.chunk.chunk_id == by_cov.chunk.chunk_id), 1.0 / best.rank,
-            coverage(cands.terms, " ".join(s.text for s in spans if s.rank <= 3))]
+            coverage(cands.terms, " ".join(s.text for s in spans if s.rank <= 3)), list_match]

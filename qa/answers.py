@@ -29,7 +29,7 @@ import numpy as np
 
 from qa.answer_model import AnswerModel, default_model
 from qa.answer_signals import Candidates, SentenceSignals, Span, bigrams, question_features
-from qa.enumeration import best_enumeration
+from qa.enumeration import Enumeration, list_match, question_enumeration
 from qa.followup import resolve
 from qa.models import Answer, Citation, Hit
 from qa.retrieval import Searcher, normalize_query
@@ -38,8 +38,6 @@ from qa.settings import Settings
 logger = logging.getLogger(__name__)
 
 NOT_FOUND = "未在报告中找到与“{q}”直接相关的内容。以下是最接近的段落，供参考："
-LIST_QUESTION = re.compile(
-    r"哪些|哪几|几项|几个方面|措施|举措|做法|办法|途径|what (measures|steps|actions)|which (measures|steps)|list", re.I)
 #: a fact answer adds runners-up while it stays within this many characters
 ANSWER_BUDGET = 160
 
@@ -104,31 +102,30 @@ class Assistant:
             return self._not_found(question, hits)
         return self._compose(question, spans, hits, bulleted=len(spans) > 1)
 
-    def judge(self, question: str, hits: list[Hit]) -> tuple[Candidates, float]:
-        """The candidate sentences ranked by probability, and the probability
-        that the reports answer the question."""
+    def judge(self, question: str, hits: list[Hit]) -> tuple[Candidates, Enumeration | None, float]:
+        """The candidate sentences ranked by probability, a list question's
+        enumeration, and the probability that the reports answer the question."""
         cands = self.signals.candidates(question, hits)
         if not cands.spans:
-            return cands, 0.0
+            return cands, None, 0.0
         for span, p in zip(cands.spans, self.model.sentence.prob(cands.matrix())):
             span.prob = float(p)
         cands.spans.sort(key=lambda s: -s.prob)
-        found = float(self.model.found.prob(np.array(question_features(cands, cands.spans[0]))))
-        return cands, found
+        listed = question_enumeration(cands)
+        features = question_features(cands, cands.spans[0], list_match(listed))
+        return cands, listed, float(self.model.found.prob(np.array(features)))
 
     def statements(self, question: str, hits: list[Hit], max_statements: int = 4) -> tuple[list[Span], bool, bool]:
         """(spans to state, whether the reports answer it, whether it is a list
         answer). A list answer's introduction, if any, comes first with rank -1."""
-        cands, p_found = self.judge(question, hits)
+        cands, listed, p_found = self.judge(question, hits)
         if p_found < self.model.found.threshold:
             return cands.spans[:1], False, False
-        if LIST_QUESTION.search(question):
-            listed = best_enumeration([(h.chunk, h.rank) for h in hits[:3]], cands.terms)
-            if listed is not None and listed.score >= cands.spans[0].coverage * 0.8:
-                intro = [listed.intro] if listed.intro is not None else []
-                for span in intro:
-                    span.rank = -1
-                return intro + listed.items[:8], True, True
+        if listed is not None and listed.score >= cands.spans[0].coverage * 0.8:
+            intro = [listed.intro] if listed.intro is not None else []
+            for span in intro:
+                span.rank = -1
+            return intro + listed.items[:8], True, True
         lead = cands.spans[0]
         chosen, length = [lead], len(lead.text)
         for span in cands.spans[1:]:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.answer_signals import Span, bigrams, coverage
+from qa.answer_signals import Candidates, Span, bigrams, coverage
 from qa.models import Chunk
 from qa.outline import cn_to_int
 
 _CN = "一二三四五六七八九十"
+LIST_QUESTION = re.compile(
+    r"哪些|哪几|几项|几个方面|措施|举措|做法|办法|途径|what (measures|steps|actions)|which (measures|steps)|list", re.I)
 ITEM_MARKER = re.compile(
     rf"(?:[{_CN}]{{1,2}}是|(?<![\d.．])\d{{1,2}}[、.．](?!\d)|[(（]\d{{1,2}}[)）]|[(（][{_CN}]{{1,2}}[)）]"
     rf"|第[{_CN}]{{1,2}}[,，、:：])")
@@ -136,3 +138,17 @@ def best_enumeration(chunks: list[tuple[Chunk, int]], terms: set[str]) -> Enumer
     if best is not None:
         best.items = topic_items(best, terms)
     return best
+
+
+def question_enumeration(cands: Candidates) -> Enumeration | None:
+    """For a list question, the best enumeration among the top three
+    passages of its candidates; None for any other question."""
+    if not LIST_QUESTION.search(cands.question):
+        return None
+    chunks = {s.chunk.chunk_id: (s.chunk, s.rank) for s in cands.spans if s.rank <= 3}
+    return best_enumeration(sorted(chunks.values(), key=lambda c: c[1]), cands.terms)
+
+
+def list_match(enum: Enumeration | None) -> float:
+    """The found model's list signal: how well the enumeration matches."""
+    return enum.score if enum is not None else 0.0
