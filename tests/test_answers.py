@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from qa.cleaning import normalize_text
 from qa.ingest import ingest
 from qa.retrieval import QueryError
 
@@ -97,27 +98,29 @@ def test_cli_ask_json(built_index):
 def test_colloquial_questions_are_answered_with_their_sentence(assistant, documents, question, sentence):
     answer = assistant.ask(question)
     assert answer.found, answer.answer
-    assert sentence in answer.answer
+    assert sentence in normalize_text(answer.answer)  # folded: the stored text may keep the source's script
     assert_citations_resolve(answer, documents)
 
 
 def test_empty_sentence_is_not_the_answer_to_teacher_shortage(assistant):
     answer = assistant.ask("老师不够用的问题怎么解决？")
-    assert "对近期能解决的问题,立即予以解决" not in answer.answer
+    assert "对近期能解决的问题,立即予以解决" not in normalize_text(answer.answer)
 
 
 def test_list_answer_keeps_only_the_items_on_the_topic(assistant, documents):
     answer = assistant.ask("天元区采取了哪些措施推进教师交流？")
-    assert "县域内教师交流机制" in answer.answer
+    text = normalize_text(answer.answer)
+    assert "县域内教师交流机制" in text
     for other in ("引进外地市学科带头人", "教师培训超市", "课程能力"):
-        assert other not in answer.answer
+        assert other not in text
     assert_citations_resolve(answer, documents)
 
 
 def test_county_teacher_exchange_measures_are_all_listed(assistant, documents):
     answer = assistant.ask("这个县在教师交流方面采取了哪些措施？")
     assert answer.found
-    assert "一是实行划片交流" in answer.answer and "五是加强教师交流工作的考核" in answer.answer
+    text = normalize_text(answer.answer)
+    assert "一是实行划片交流" in text and "五是加强教师交流工作的考核" in text
     assert_citations_resolve(answer, documents)
 
 
