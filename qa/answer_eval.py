@@ -61,7 +61,7 @@ class KindResult:
         self.lengths += other.lengths
 
 
-def is_exact(citation: dict, chunks: list[dict]) -> bool:
+def is_exact(c: dict, chunks: list[dict]) -> bool:
     """A citation lies within one chunk's span of its document, with that text."""
     return any(c["doc_id"] == k["doc_id"] and k["start"] <= c["start"] and c["end"] <= k["end"]
                and k["text"][c["start"] - k["start"]:c["end"] - k["start"]] == c["text"] for k in chunks)
