@@ -1,113 +1,45 @@
 """Compose an answer only from retrieved passages, every statement cited.
 
-The extractive answer (default, offline) picks sentences from the best
-passages and keeps their original wording: a list question ("有哪些措施")
-gathers the enumerated items (一是…二是…) of the passage that introduces
-them; a fact question leads with the sentence holding the fact. Each
-sentence or bullet ends with ``[n]``, and citation ``n`` is the exact span
-``document.text[start:end]`` it quotes. When the best evidence is too weak the
-answer says so instead of forcing one.
+The extractive answer (default, offline) states what retrieval found, in the
+reports' own words: every sentence of the retrieved passages gets signals
+(sentence similarity relative to the question, lexical coverage, passage
+rank, a number for a number question; ``qa.answer_signals``) and a small
+calibrated model turns them into the probability that the sentence holds the
+answer, and that the reports answer the question at all
+(``qa.answer_model``, fitted on the development sets, docs/answers.md).
+
+- a fact question leads with its most probable sentence, then adds close
+  runners-up within a short length budget;
+- a list question ("有哪些措施") gives the matching enumeration's introduction
+  and its items about the question's topic (``qa.enumeration``);
+- a question the reports do not answer is declined, with the nearest passages;
+- a chat follow-up ("二是什么？", "那农村学校呢？") is read against the previous
+  question (``qa.followup``); any other question is searched on its own.
+
+Each sentence or bullet ends with ``[n]``; citation ``n`` is the exact span
+``document.text[start:end]`` it quotes.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 
-from qa.cleaning import normalize_text
-from qa.glossary import expand_english, is_english
-from qa.models import Answer, Chunk, Citation, Hit
-from qa.outline import cn_to_int
+import numpy as np
+
+from qa.answer_model import AnswerModel, default_model
+from qa.answer_signals import Candidates, SentenceSignals, Span, bigrams, question_features
+from qa.enumeration import Enumeration, list_match, question_enumeration
+from qa.followup import resolve
+from qa.models import Answer, Citation, Hit
 from qa.retrieval import Searcher, normalize_query
 from qa.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 NOT_FOUND = "未在报告中找到与“{q}”直接相关的内容。以下是最接近的段落，供参考："
-_LIST_QUESTION = re.compile(r"哪些|哪几|几项|几个方面|措施|举措|做法|办法|途径|what (measures|steps|actions)|which|list", re.I)
-_SENTENCE = re.compile(r"[^。!?;\n]+[。!?;]*[”’」』]*")
-_ITEM = re.compile(r"(?:[一二三四五六七八九十]{1,2}是|\d{1,2}[、.](?!\d)|\(\d{1,2}\)|\([一二三四五六七八九十]{1,2}\))")
-_QUESTION_WORDS = re.compile(r"多少|什么|哪些|哪几|如何|怎么|怎样|是否|有没有|吗|呢|为什么|主要|情况|[?？]")
-
-
-@dataclass
-class Span:
-    """A candidate statement: an exact slice of one chunk's document."""
-
-    chunk: Chunk
-    start: int  # offsets into the document text
-    end: int
-    text: str
-    score: float = 0.0
-
-
-def bigrams(text: str) -> set[str]:
-    chars = re.sub(r"[^\w\u3400-\u9fff]", "", text.lower())
-    return {chars[i:i + 2] for i in range(len(chars) - 1)}
-
-
-def question_terms(question: str) -> set[str]:
-    """Character bigrams of the question's content (question words removed);
-    an English question contributes its glossary terms."""
-    text = expand_english(question) if is_english(question) else _QUESTION_WORDS.sub(" ", question)
-    return {b for part in text.split() for b in bigrams(part)}
-
-
-def coverage(terms: set[str], text: str) -> float:
-    return len(terms & bigrams(text)) / len(terms) if terms else 0.0
-
-
-def sentences(chunk: Chunk) -> list[Span]:
-    spans = []
-    for match in _SENTENCE.finditer(chunk.text):
-        text = match.group().strip()
-        if len(re.sub(r"\W", "", text)) < 4:
-            continue
-        offset = match.start() + match.group().index(text)
-        spans.append(Span(chunk, chunk.start + offset, chunk.start + offset + len(text), text))
-    return spans
-
-
-def _marker_kind_and_number(marker: str) -> tuple[str, int | None]:
-    digits = re.sub(r"[^一二三四五六七八九十\d]", "", marker)
-    return marker.replace(digits, "N", 1), cn_to_int(digits)
-
-
-def enumeration_runs(text: str) -> list[list[re.Match]]:
-    """Runs of consecutively numbered items of one kind (一是, 二是, …)."""
-    runs: list[list[re.Match]] = []
-    for match in _ITEM.finditer(text):
-        kind, number = _marker_kind_and_number(match.group())
-        if number == 1:
-            runs.append([match])
-        elif runs and _marker_kind_and_number(runs[-1][-1].group()) == (kind, (number or 0) - 1):
-            runs[-1].append(match)
-    return [run for run in runs if len(run) >= 2]
-
-
-def enumeration_items(chunk: Chunk, terms: set[str]) -> list[Span]:
-    """The items of the enumeration whose introduction best matches the
-    question (``教师交流的主要措施有:一是…``), as exact spans."""
-    text = chunk.text
-    best: list[Span] = []
-    best_score = -1.0
-    for run in enumeration_runs(text):
-        intro_start = max(text.rfind("。", 0, run[0].start()) + 1, run[0].start() - 60, 0)
-        score = coverage(terms, text[intro_start:run[0].start()]) + 0.01 * len(run)
-        if score <= best_score:
-            continue
-        best_score, best = score, []
-        for i, match in enumerate(run):
-            end = run[i + 1].start() if i + 1 < len(run) else _item_end(text, match.end())
-            item = text[match.start():end].rstrip("; \n")
-            best.append(Span(chunk, chunk.start + match.start(), chunk.start + match.start() + len(item), item))
-    return best
-
-
-def _item_end(text: str, start: int) -> int:
-    stop = re.search(r"[。;\n]", text[start:])
-    return start + stop.end() if stop else len(text)
+#: a fact answer adds runners-up while it stays within this many characters
+ANSWER_BUDGET = 160
 
 
 def _near_duplicate(text: str, chosen: list[Span]) -> bool:
@@ -115,23 +47,35 @@ def _near_duplicate(text: str, chosen: list[Span]) -> bool:
     return any(len(grams & bigrams(c.text)) > 0.7 * max(1, min(len(grams), len(bigrams(c.text)))) for c in chosen)
 
 
+def _one_line(text: str) -> str:
+    """A quoted span as one answer line (the citation keeps the exact text)."""
+    return re.sub(r"\s*\n\s*", "", text)
+
+
 class Assistant:
     """The answer layer the CLI and the UI share; one model and index load."""
 
-    def __init__(self, settings: Settings | None = None, searcher: Searcher | None = None):
+    def __init__(self, settings: Settings | None = None, searcher: Searcher | None = None,
+                 model: AnswerModel | None = None):
         self.settings = settings or Settings.from_env()
         self.searcher = searcher or Searcher(self.settings)
+        self.model = model or default_model()
+        self.signals = SentenceSignals(self.searcher)
 
-    #: an answer needs a sentence covering this share of the question's terms
-    #: (dev questions: >= 0.47; off-topic questions: <= 0.20; embedding
-    #: similarity separated them far worse: 0.87 vs 0.86)
-    min_coverage: float = 0.34
+    def search_query(self, question: str, history: list[str] | None = None) -> str:
+        """What to search for ``question`` after ``history`` (the app's
+        generated mode searches the same way)."""
+        return resolve(question, history).question
 
     def ask(self, question: str, top_k: int | None = None, mode: str = "extractive",
             max_statements: int = 4, history: list[str] | None = None) -> Answer:
         normalize_query(question)  # raises QueryError for empty input
-        query = question if not history else " ".join([*history[-1:], question])
-        hits = self.searcher.search(query, top_k or 6)
+        turn = resolve(question, history)
+        if turn.item is not None:
+            listed = self._nth_item(question, turn, top_k, max_statements)
+            if listed is not None:
+                return listed
+        hits = self.searcher.search(turn.question, top_k or 6)
         if mode == "llm" and self.settings.llm_base_url and self.settings.llm_model:
             from qa.generation import generate_answer
 
@@ -139,34 +83,59 @@ class Assistant:
             if answer is not None:
                 return answer
             logger.warning("generated answer failed; falling back to the extractive answer")
-        return self.extractive(question, hits, max_statements)
+        answer = self.extractive(turn.question, hits, max_statements)
+        answer.question = question
+        return answer
+
+    def _nth_item(self, question: str, turn, top_k: int | None, max_statements: int) -> Answer | None:
+        """"二是什么？" after a list answer: that item of the previous answer."""
+        hits = self.searcher.search(turn.question, top_k or 6)
+        spans, found, listed = self.statements(turn.question, hits, max_statements)
+        items = spans[1:] if listed and len(spans) > 1 and spans[0].rank < 0 else spans
+        if not found or not listed or turn.item > len(items):
+            return None
+        return self._compose(question, [items[turn.item - 1]], hits, bulleted=False)
 
     def extractive(self, question: str, hits: list[Hit], max_statements: int = 4) -> Answer:
-        text = normalize_text(question)
-        terms = question_terms(text)
-        candidates = []
-        for hit in hits:
-            for span in sentences(hit.chunk):
-                span.score = coverage(terms, span.text) + 0.15 / hit.rank
-                candidates.append(span)
-        candidates.sort(key=lambda s: -s.score)
-        best = max((coverage(terms, s.text) for s in candidates), default=0.0)
-        if best < self.min_coverage:
+        spans, found, listed = self.statements(question, hits, max_statements)
+        if not found:
             return self._not_found(question, hits)
-        statements: list[Span] = []
-        if _LIST_QUESTION.search(text):
-            for hit in hits[:3]:
-                items = enumeration_items(hit.chunk, terms)
-                if len(items) >= 2:
-                    statements = items[:8]
-                    break
-        if not statements:
-            for span in candidates:
-                if len(statements) == max_statements or span.score < 0.6 * candidates[0].score:
-                    break
-                if not _near_duplicate(span.text, statements):
-                    statements.append(span)
-        return self._compose(question, statements, hits, bulleted=len(statements) > 1)
+        return self._compose(question, spans, hits, bulleted=len(spans) > 1)
+
+    def judge(self, question: str, hits: list[Hit]) -> tuple[Candidates, Enumeration | None, float]:
+        """The candidate sentences ranked by probability, a list question's
+        enumeration, and the probability that the reports answer the question."""
+        cands = self.signals.candidates(question, hits)
+        if not cands.spans:
+            return cands, None, 0.0
+        for span, p in zip(cands.spans, self.model.sentence.prob(cands.matrix())):
+            span.prob = float(p)
+        cands.spans.sort(key=lambda s: -s.prob)
+        listed = question_enumeration(cands)
+        features = question_features(cands, cands.spans[0], list_match(listed))
+        return cands, listed, float(self.model.found.prob(np.array(features)))
+
+    def statements(self, question: str, hits: list[Hit], max_statements: int = 4) -> tuple[list[Span], bool, bool]:
+        """(spans to state, whether the reports answer it, whether it is a list
+        answer). A list answer's introduction, if any, comes first with rank -1."""
+        cands, listed, p_found = self.judge(question, hits)
+        if p_found < self.model.found.threshold:
+            return cands.spans[:1], False, False
+        if listed is not None and listed.score >= cands.spans[0].coverage * 0.8:
+            intro = [listed.intro] if listed.intro is not None else []
+            for span in intro:
+                span.rank = -1
+            return intro + listed.items[:8], True, True
+        lead = cands.spans[0]
+        chosen, length = [lead], len(lead.text)
+        for span in cands.spans[1:]:
+            if len(chosen) == max_statements or span.prob < 0.5 * lead.prob:
+                break
+            if length + len(span.text) > ANSWER_BUDGET or _near_duplicate(span.text, chosen):
+                continue
+            chosen.append(span)
+            length += len(span.text)
+        return chosen, True, False
 
     def _compose(self, question: str, spans: list[Span], hits: list[Hit], bulleted: bool) -> Answer:
         citations: list[Citation] = []
@@ -175,7 +144,8 @@ class Assistant:
             n = len(citations) + 1
             c = span.chunk
             citations.append(Citation(n, c.doc_id, c.title, list(c.section), c.source, span.start, span.end, span.text))
-            lines.append(f"{'- ' if bulleted else ''}{span.text}[{n}]")
+            bullet = "- " if bulleted and span.rank >= 0 else ""
+            lines.append(f"{bullet}{_one_line(span.text)}[{n}]")
         return Answer(question, "\n".join(lines), citations, "extractive", True, hits)
 
     def _not_found(self, question: str, hits: list[Hit]) -> Answer:

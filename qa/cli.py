@@ -180,7 +180,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from qa.answers import Assistant
     from qa.retrieval import QueryError
 
+    if not args.batch and not args.question:
+        print("error: give a question or --batch FILE", file=sys.stderr)
+        return 2
     assistant = Assistant(_settings(args))
+    if args.batch:
+        return _ask_batch(assistant, Path(args.batch), args)
     try:
         answer = assistant.ask(args.question, top_k=args.top_k, mode=args.answer_mode)
     except QueryError as exc:
@@ -188,14 +193,57 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 2
     if args.json:
         _emit(answer.to_dict())
-        return 0
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def _ask_batch(assistant, path: Path, args: argparse.Namespace) -> int:
+    """One answer per question of a JSONL file, in one process (model and
+    index load once): ``{"id", ...the ask --json fields}`` per line."""
+    from qa.questions import read_questions
+    from qa.retrieval import QueryError
+
+    questions, problems = read_questions(path, need_relevance=False)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if not questions:
+        print(f"error: no questions in {path}", file=sys.stderr)
+        return 2
+    for q in _progress(questions, "answering", quiet=args.json):
+        try:
+            answer = assistant.ask(q.question, top_k=args.top_k, mode=args.answer_mode)
+        except QueryError as exc:
+            print(f"warning: {q.id}: {exc}", file=sys.stderr)
+            _emit({"id": q.id, "question": q.question, "answer": "", "citations": [], "mode": args.answer_mode,
+                   "found": False})
+            continue
+        if args.json:
+            _emit({"id": q.id} | answer.to_dict())
+        else:
+            print(f"== {q.id}: {q.question}")
+            _print_answer(answer)
+            print()
+    return 0
+
+
+def _progress(items: list, label: str, quiet: bool):
+    """Items with a progress bar on stderr (none with --json: stdout stays clean
+    and stderr quiet for scripts)."""
+    if quiet:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit="question", file=sys.stderr)
+
+
+def _print_answer(answer) -> None:
     print(answer.answer)
     print()
     for c in answer.citations:
         section = " > ".join(c.section) or "(正文)"
         print(f"[{c.n}] 《{c.title}》 {section}  ({c.source} {c.start}-{c.end})")
         print(f"    “{c.text}”")
-    return 0
 
 
 # --- draft ------------------------------------------------------------------
@@ -298,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_search)
     p = sub.add_parser("ask", help="answer a question from the reports, every statement cited")
     _common(p)
-    p.add_argument("question")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--batch", metavar="FILE.jsonl",
+                   help="answer every question of a JSONL file (id, question); with --json one line each")
     p.add_argument("--top-k", type=int, default=6, help="passages to compose the answer from")
     p.add_argument("--mode", dest="answer_mode", choices=["extractive", "llm"], default="extractive",
                    help="llm needs QA_LLM_BASE_URL and QA_LLM_MODEL; falls back to extractive")
@@ -314,9 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "document excludes it anyway")
     p.set_defaults(func=cmd_draft)
 
+    from qa.answer_eval import add_answers_flag
     from qa.evaluation import add_eval_command
 
     p = add_eval_command(sub)
+    add_answers_flag(p)
     _backend_options(p)
     p.set_defaults(func=_with_backend_env(p.get_default("func")))
     return parser

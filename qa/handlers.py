@@ -20,7 +20,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from qa.answers import Assistant, coverage, question_terms, sentences
+from qa.answer_signals import chunk_sentences, coverage, question_terms
+from qa.answers import Assistant
 from qa.exports import export_path, write_csv
 from qa.index.protocol import MODES, Filter
 from qa.loading import SUPPORTED_SUFFIXES
@@ -168,7 +169,8 @@ def _card(title: str, section: list[str], body_html: str, label: str) -> str:
 
 
 def ask(question: str, history: Any = None, top_k: int | None = None) -> tuple[str, str]:
-    """Answer a question (follow-ups use the earlier questions) → (answer
+    """Answer a question (a follow-up is read against the earlier question,
+    ``qa.followup``) → (answer
     markdown, sources HTML)."""
     try:
         answer = assistant().ask(question or "", top_k=top_k, history=history_questions(history) or None)
@@ -214,8 +216,7 @@ def ask_stream(question: str, history: Any = None, top_k: int | None = None):
     earlier = history_questions(history)
     try:
         normalize_query(question or "")
-        query = question if not earlier else " ".join([*earlier[-1:], question])
-        hits = a.searcher.search(query, top_k or 6)
+        hits = a.searcher.search(a.search_query(question, earlier), top_k or 6)
     except QueryError as exc:
         yield f"请输入问题。（{esc(exc)}）", ""
         return
@@ -269,7 +270,7 @@ def highlight_overlap(text: str, query: str) -> str:
 def best_quote(chunk: Chunk, query: str, limit: int = 120) -> str:
     """The passage sentence that shares the most of the query's terms."""
     terms = question_terms(query)
-    spans = sentences(chunk)
+    spans = [span for _, span in chunk_sentences(chunk)]
     if not spans:
         text = chunk.text.strip()
     else:

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from qa.cleaning import normalize_text
 from qa.ingest import ingest
 from qa.retrieval import QueryError
 
@@ -85,3 +86,94 @@ def test_cli_ask_json(built_index):
     assert result["mode"] == "extractive"
     for field in ("n", "doc_id", "title", "section", "source", "start", "end", "text"):
         assert field in result["citations"][0]
+
+
+# --- issue 13: answers that state what retrieval found ----------------------
+
+#: known gap (docs/answers.md): the found model cannot yet tell colloquial
+#: questions from on-topic ones the reports cannot answer; strict, so a fix shows
+FOUND_GAP = pytest.mark.xfail(strict=True, reason="found model declines colloquial/indirect questions (docs/answers.md)")
+
+
+@FOUND_GAP
+@pytest.mark.parametrize("question, sentence", [
+    ("怎么让学生多锻炼身体？", "每天一小时校园体育活动"),
+    ("学校乱收钱的事怎么管？", "教育收费的政策规定"),
+    ("娃娃们放假在家的安全谁来管？", "暑假期间学生安全教育"),
+])
+def test_colloquial_questions_are_answered_with_their_sentence(assistant, documents, question, sentence):
+    answer = assistant.ask(question)
+    assert answer.found, answer.answer
+    assert sentence in normalize_text(answer.answer)  # folded: the stored text may keep the source's script
+    assert_citations_resolve(answer, documents)
+
+
+def test_empty_sentence_is_not_the_answer_to_teacher_shortage(assistant):
+    answer = assistant.ask("老师不够用的问题怎么解决？")
+    assert "对近期能解决的问题,立即予以解决" not in normalize_text(answer.answer)
+
+
+def test_list_answer_keeps_only_the_items_on_the_topic(assistant, documents):
+    answer = assistant.ask("天元区采取了哪些措施推进教师交流？")
+    text = normalize_text(answer.answer)
+    assert "县域内教师交流机制" in text
+    for other in ("引进外地市学科带头人", "教师培训超市", "课程能力"):
+        assert other not in text
+    assert_citations_resolve(answer, documents)
+
+
+@FOUND_GAP
+def test_county_teacher_exchange_measures_are_all_listed(assistant, documents):
+    answer = assistant.ask("这个县在教师交流方面采取了哪些措施？")
+    assert answer.found
+    text = normalize_text(answer.answer)
+    assert "一是实行划片交流" in text and "五是加强教师交流工作的考核" in text
+    assert_citations_resolve(answer, documents)
+
+
+def test_questions_the_reports_cannot_answer_are_declined(assistant):
+    questions = [json.loads(line) for line in (DATA / "dev_unanswerable.jsonl").read_text(encoding="utf-8").splitlines()]
+    declined = [q["id"] for q in questions if not assistant.ask(q["question"]).found]
+    assert "n01" in declined
+    assert len(declined) >= 0.7 * len(questions), declined  # measured 0.7; the goal 0.94 is not reached yet
+
+
+def test_follow_ups_lean_on_the_previous_question_and_others_stand_alone(assistant):
+    listed = assistant.ask("教师交流的主要措施有哪些？")
+    second = assistant.ask("二是什么？", history=["教师交流的主要措施有哪些？"])
+    assert second.found and second.answer.startswith("二是") and second.citations[0].text in listed.answer
+    alone = assistant.ask("这个县在教师交流方面采取了哪些措施？")
+    after = assistant.ask("这个县在教师交流方面采取了哪些措施？", history=["贫困学生怎么资助？"])
+    assert after.answer == alone.answer
+
+
+def test_follow_up_reading():
+    from qa.followup import resolve
+
+    assert resolve("第三条呢？", ["有哪些措施？"]).item == 3
+    assert resolve("那农村学校呢？", ["城区学校的教师交流措施有哪些？"]).question.startswith("农村学校 城区学校")
+    assert resolve("这个县在教师交流方面采取了哪些措施？", ["贫困学生怎么资助？"]).question == "这个县在教师交流方面采取了哪些措施？"
+    assert resolve("二是什么？", None).item is None
+
+
+def test_ask_batch_output_scores_like_the_held_out_check(built_index, tmp_path):
+    from qa.answer_eval import score_run
+    from qa.questions import read_questions
+
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text((DATA / "dev_questions.jsonl").read_text(encoding="utf-8")
+                         + (DATA / "dev_unanswerable.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    settings = built_index[0]
+    run = subprocess.run([sys.executable, "-m", "qa", "ask", "--batch", str(questions), "--json",
+                          "--index", str(settings.index)], capture_output=True, text=True, cwd=ROOT, timeout=900,
+                         check=True)
+    chunks = subprocess.run([sys.executable, "-m", "qa", "chunks", "--json", "--corpus", str(settings.corpus)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300, check=True)
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(lines) == 38 and {"id", "question", "answer", "citations", "mode", "found"} <= set(lines[0])
+    result = score_run(read_questions(questions, need_relevance=False)[0], lines,
+                       [json.loads(line) for line in chunks.stdout.splitlines()])
+    figures = result["all"].figures()
+    assert figures["exact_citations"] == 1.0
+    assert result["all"].answered_with_evidence / result["all"].answerable >= 0.9, figures
+    assert figures["declined"] >= 0.7, figures  # measured 0.7 (docs/answers.md)

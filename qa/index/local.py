@@ -508,6 +508,16 @@ class LocalIndex:
         scores[present] = np.maximum.reduceat(sims, starts)
         return scores
 
+    # --- hook for the answer layer (issue 13) ---------------------------------
+    def sentence_similarities(self, chunk: Chunk, vector: np.ndarray) -> np.ndarray | None:
+        """Similarity of each of ``chunk``'s sentences (``qa.chunking.sentence_spans``
+        order, as stored at build time) to the query, or None when none are
+        stored: the answer layer picks and judges sentences by them."""
+        matrix = self._sentences.get(self._by_chunk_id.get(chunk.chunk_id, -1))
+        if matrix is None:
+            return None
+        return matrix @ np.asarray(vector, dtype="float32").reshape(self.dim)
+
     def stats(self) -> dict[str, Any]:
         kind = _kind_of(self._vectors)
         n = len(self._chunks)

@@ -1,0 +1,174 @@
+"""What says that a retrieved sentence answers a question, as numbers.
+
+Each sentence of the retrieved passages gets a few signals, all relative to
+the question so one scale fits every question:
+
+- its similarity to the question from the sentence vectors stored at build
+  time (``LocalIndex.sentence_similarities``; a backend without them, e.g.
+  Milvus, encodes the few candidate sentences on the fly), raw, as a gap to
+  the question's best sentence and as a z-score within the question's
+  similarity distribution;
+- lexical coverage of the question's content bigrams (folded width, case and
+  script, so half-width seeds and full-width NCP text match alike);
+- the retrieval rank of its passage;
+- for a number question (多少/几/how many), whether it holds a number with a unit.
+
+``qa.answer_model`` turns them into probabilities with a small logistic model.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.chunking import sentence_spans
+from qa.cleaning import normalize_text
+from qa.glossary import expand_english, is_english
+from qa.models import Chunk, Hit
+
+logger = logging.getLogger(__name__)
+
+_QUESTION_WORDS = re.compile(
+    r"多少|什么|哪些|哪几|哪个|哪里|如何|怎么|怎样|是否|有没有|吗|呢|为什么|主要|情况|[?？]")
+NUMBER_QUESTION = re.compile(r"多少|几[个项所名人次位年天种类条批家户套台万千百亿]|how (many|much)|数量|金额|比例|占比", re.I)
+_NUMBER_UNIT = re.compile(
+    r"(?:\d[\d,.]*|[零一二两三四五六七八九十百千]+)\s*(?:多|余)?\s*(?:万|亿|千|百)?\s*"
+    r"(?:%|元|人次|人|所|个|名|套|项|平方米|亩|台|次|间|辆|户|家|条|本|吨|公里|千米|米|天|年|小时|倍|张|册|场|期"
+    r"|班|门|批|座|处|篇|份|件|种|节|床|栋|位|届|岁|支|类|校|园|万)")
+
+#: sentence features, in the order the sentence model's weights use them
+SENTENCE_FEATURES = ("sim", "sim_gap", "sim_z", "coverage", "coverage_gap", "inv_rank", "number_hit",
+                     "number_miss", "log_length")
+#: question features, in the order the found model's weights use them
+QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_z", "max_coverage",
+                     "best_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match")
+
+
+def fold(text: str) -> str:
+    """The matching form of a text: width, case, script folded (never quoted)."""
+    return normalize_text(text).lower()
+
+
+def bigrams(text: str) -> set[str]:
+    chars = re.sub(r"[^\w\u3400-\u9fff]", "", fold(text))
+    return {chars[i:i + 2] for i in range(len(chars) - 1)}
+
+
+def question_terms(question: str) -> set[str]:
+    """Character bigrams of the question's content (question words removed);
+    an English question contributes its glossary terms."""
+    text = expand_english(question) if is_english(question) else _QUESTION_WORDS.sub(" ", fold(question))
+    return {b for part in text.split() for b in bigrams(part)}
+
+
+def coverage(terms: set[str], text: str) -> float:
+    return len(terms & bigrams(text)) / len(terms) if terms else 0.0
+
+
+def has_number_unit(text: str) -> bool:
+    return bool(_NUMBER_UNIT.search(fold(text)))
+
+
+@dataclass
+class Span:
+    """A candidate statement: an exact slice of one chunk's document."""
+
+    chunk: Chunk
+    start: int  # offsets into the document text
+    end: int
+    text: str
+    rank: int = 1  # retrieval rank of the chunk
+    sim: float = 0.0
+    coverage: float = 0.0
+    features: list[float] = field(default_factory=list)
+    prob: float = 0.0
+
+
+def chunk_sentences(chunk: Chunk) -> list[tuple[int, Span]]:
+    """(position among the chunk's stored sentence vectors, sentence span);
+    whitespace trimmed, scraps without four word characters skipped."""
+    out = []
+    for i, (a, b) in enumerate(sentence_spans(chunk.text, 0, len(chunk.text))):
+        raw = chunk.text[a:b]
+        text = raw.strip()
+        if len(re.sub(r"\W", "", text)) < 4:
+            continue
+        offset = a + raw.index(text)
+        out.append((i, Span(chunk, chunk.start + offset, chunk.start + offset + len(text), text)))
+    return out
+
+
+@dataclass
+class Candidates:
+    """Every sentence of a question's retrieved passages with its signals."""
+
+    question: str
+    terms: set[str]
+    spans: list[Span]
+    number_question: bool
+
+    def matrix(self) -> np.ndarray:
+        return np.array([s.features for s in self.spans], dtype="float64").reshape(len(self.spans),
+                                                                                    len(SENTENCE_FEATURES))
+
+
+class SentenceSignals:
+    """Computes the signals with the searcher's model and index."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+
+    def query_vector(self, question: str) -> np.ndarray:
+        from qa.retrieval import normalize_query
+
+        return self.searcher.embedder.encode_queries([normalize_query(question)])[0]
+
+    def _similarities(self, chunk: Chunk, positions: list[int], texts: list[str], vector: np.ndarray) -> np.ndarray:
+        lookup = getattr(self.searcher.index, "sentence_similarities", None)
+        sims = lookup(chunk, vector) if lookup is not None else None
+        if sims is not None and positions and max(positions) < len(sims):
+            return np.asarray(sims, dtype="float64")[positions]
+        if not texts:
+            return np.zeros(0)
+        return self.searcher.embedder.encode_documents(texts) @ np.asarray(vector, dtype="float32")
+
+    def candidates(self, question: str, hits: list[Hit]) -> Candidates:
+        terms = question_terms(question)
+        vector = self.query_vector(question)
+        spans: list[Span] = []
+        for hit in hits:
+            pairs = chunk_sentences(hit.chunk)
+            sims = self._similarities(hit.chunk, [i for i, _ in pairs], [s.text for _, s in pairs], vector)
+            for (_, span), sim in zip(pairs, sims):
+                span.rank, span.sim, span.coverage = hit.rank, float(sim), coverage(terms, span.text)
+                spans.append(span)
+        number_question = bool(NUMBER_QUESTION.search(question))
+        if spans:
+            sims = np.array([s.sim for s in spans])
+            mean, std = sims.mean(), sims.std() + 1e-3
+            top_sim, top_cov = sims.max(), max(s.coverage for s in spans)
+            for s in spans:
+                number = has_number_unit(s.text) if number_question else False
+                s.features = [s.sim, s.sim - top_sim, (s.sim - mean) / std, s.coverage, s.coverage - top_cov,
+                              1.0 / s.rank, float(number_question and number),
+                              float(number_question and not number), math.log(len(s.text)) / 5]
+        return Candidates(question, terms, spans, number_question)
+
+
+def question_features(cands: Candidates, best: Span, list_match: float = 0.0) -> list[float]:
+    """Signals that the best sentence answers the question: its probability,
+    its similarity (raw and relative), the question's best similarity and
+    coverage, whether the dense and lexical signals agree on one passage, and
+    how much of the question the best passages mention at all; for a list
+    question, how well an enumeration's introduction matches it
+    (``qa.enumeration.list_match``)."""
+    spans = cands.spans
+    by_sim = max(spans, key=lambda s: s.sim)
+    by_cov = max(spans, key=lambda s: s.coverage)
+    return [best.prob, best.sim, best.features[2], by_sim.sim, by_sim.features[2], by_cov.coverage,
+            best.coverage, float(by_sim.chunk.chunk_id == by_cov.chunk.chunk_id), 1.0 / best.rank,
+            coverage(cands.terms, " ".join(s.text for s in spans if s.rank <= 3)), list_match]
