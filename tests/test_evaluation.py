@@ -311,7 +311,8 @@ def test_eval_cli_end_to_end_matches_official_scorer(tmp_path, built_index):
     for name in ("hybrid", "bm25"):
         r5, mrr = _official(DEV, report / f"run-{name}.jsonl")
         overall = configs[name]["overall"]
-        assert (round(overall["R@5"], 3), round(overall["MRR@10"], 3)) == (r5, mrr), name
+        # the scorer prints 3 decimals: equal up to its rounding (sums in another order can straddle a .0005)
+        assert abs(overall["R@5"] - r5) <= 0.0006 and abs(overall["MRR@10"] - mrr) <= 0.0006, (name, overall, r5, mrr)
     # the chosen default reaches the dev-set targets of the quality issue
     hybrid = configs["hybrid"]["overall"]
     assert hybrid["R@5"] >= 0.93 and hybrid["MRR@10"] >= 0.85, hybrid

@@ -16,7 +16,7 @@ from pathlib import Path
 import opencc
 import pytest
 
-from qa.chunking import chunk_documents
+from qa.chunking import chunk_documents, document_lead
 from qa.ingest import ingest
 
 # CI clones the repo next to a copy of shared/, as on the developer machines (/work/main, /work/shared).
@@ -161,4 +161,4 @@ def test_chunks_slice_back_and_stay_bounded(docs, chunks):
     for chunk in chunks:
         assert by_id[chunk.doc_id].text[chunk.start:chunk.end] == chunk.text
         assert len(chunk.text) <= 600
-        assert chunk.meta == by_id[chunk.doc_id].meta
+        assert chunk.meta == {**by_id[chunk.doc_id].meta, "lead": document_lead(by_id[chunk.doc_id])}
