@@ -29,6 +29,10 @@ DATA_TESTS = [
 ]
 
 
+#: what the summary line must not report
+_NOT_RUN = re.compile(r"skipped|error|failed|deselected|xfail")
+
+
 def _repository_files() -> list[str]:
     """What a clone would hold: tracked files plus new, not ignored ones (so the
     check also holds for work not committed yet)."""
@@ -65,9 +69,9 @@ def test_a_lone_copy_of_the_repository_collects_and_runs_its_data_tests(tmp_path
     collected = _pytest(copy, "--collect-only", "-q")
     summary = collected.stdout.strip().splitlines()[-1] if collected.stdout.strip() else ""
     assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
-    assert re.fullmatch(r"\d+ tests collected in [\d.]+s", summary), collected.stdout[-3000:]
+    assert re.match(r"\d+ tests collected", summary) and not _NOT_RUN.search(summary), collected.stdout[-3000:]
 
     ran = _pytest(copy, "-q", *DATA_TESTS)
     summary = ran.stdout.strip().splitlines()[-1]
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    assert re.fullmatch(r"\d+ passed in [\d.]+s(?: \(.*\))?", summary), ran.stdout[-3000:]
+    assert re.match(r"\d+ passed", summary) and not _NOT_RUN.search(summary), ran.stdout[-3000:]
