@@ -1,11 +1,12 @@
 # Two entry points: `make run` (install, build the index if needed, serve the app)
-# and `make test` (install, system packages for the browser tests, run the suite).
+# and `make test` (install, system packages for the browser tests, run the suite;
+# it writes nothing into the checkout). `make screenshots` refreshes docs/screenshots/.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install sysdeps build serve
+.PHONY: run test screenshots install sysdeps build serve
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -35,3 +36,7 @@ sysdeps:
 
 test: install sysdeps
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+# The README's screenshots, taken by the browser tests in a real Chromium.
+screenshots: install sysdeps
+	QA_SCREENSHOTS=$(CURDIR)/docs/screenshots HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests/test_app_browser.py

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -200,3 +201,36 @@ def milvus_server(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
+
+
+def tmp_versions(index: Path) -> list[Path]:
+    """Versions a build is writing (or a killed build left) in an index directory."""
+    return [p for p in index.iterdir() if p.name.startswith(".tmp-")]
+
+
+def kill_build_when(cmd: list[str], index: Path, condition, timeout: float = 600) -> str:
+    """Start the build ``cmd``, poll its index directory and SIGKILL the build
+    the moment ``condition(index, leftovers)`` holds (``leftovers``: the
+    ``.tmp-*`` directories there before it started). Returns "killed" or
+    "finished": the moment is read off the files, never guessed with a sleep."""
+    leftovers = set(tmp_versions(index)) if index.is_dir() else set()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if condition(index, leftovers):
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+                    return "killed"
+            except OSError:  # a directory vanished between listing and looking inside
+                pass
+            time.sleep(0.0005)
+        assert proc.poll() is not None, "build did not finish"
+        assert proc.returncode == 0
+        return "finished"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,4 +1,9 @@
-"""The web UI in a real browser: app.py as a subprocess, driven by playwright."""
+"""The web UI in a real browser: app.py as a subprocess, driven by playwright.
+
+The tests take the README's screenshots on the way. They go to a temporary
+folder, so testing leaves the checkout as it was; ``make screenshots`` runs
+this file with ``QA_SCREENSHOTS=docs/screenshots`` to refresh the tracked ones.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,6 @@ import pytest
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 TIMEOUT = 120_000
 
 if not Path(CHROMIUM).exists():
@@ -26,6 +30,14 @@ def app_browser():
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where screenshots go: ``QA_SCREENSHOTS`` (``make screenshots``) or a temporary folder."""
+    folder = Path(os.environ["QA_SCREENSHOTS"]) if os.environ.get("QA_SCREENSHOTS") else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture()
@@ -62,7 +74,7 @@ def _ask(page, question: str) -> None:
     page.wait_for_function("() => !document.querySelector('#sources .pending, #chatbot .pending')")
 
 
-def test_chat_answers_with_citations_and_highlighted_source(app_page):
+def test_chat_answers_with_citations_and_highlighted_source(app_page, shots):
     page = app_page
     _ask(page, "教师交流的主要措施有哪些？")
     page.wait_for_selector("#sources mark.qa-cite")
@@ -81,7 +93,7 @@ def test_chat_answers_with_citations_and_highlighted_source(app_page):
     # no request leaves the machine (no CDN fonts, no analytics)
     hosts = {urlparse(u).hostname for u in page.requests_seen if urlparse(u).scheme in ("http", "https", "ws", "wss")}
     assert hosts <= {"127.0.0.1", "localhost"}, hosts
-    page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
+    page.screenshot(path=str(shots / "chat.png"), full_page=True)
 
 
 def _search(page, text: str, ready: str) -> None:
@@ -91,7 +103,7 @@ def _search(page, text: str, ready: str) -> None:
     page.wait_for_selector(ready)
 
 
-def test_precedent_search_highlights_overlap_and_cites(app_page):
+def test_precedent_search_highlights_overlap_and_cites(app_page, shots):
     page = app_page
     _search(page, "开展校长、教师交流工作，实行划片交流", "#search-results mark.qa-hl")
     text = page.inner_text("#search-results")
@@ -99,10 +111,10 @@ def test_precedent_search_highlights_overlap_and_cites(app_page):
     assert "教师交流" in " ".join(page.locator("#search-results mark.qa-hl").all_inner_texts())
     assert "划片交流" in text
     assert "教育局年度安全工作总结篇十一" in page.inner_text("#search-table")
-    page.screenshot(path=str(SHOTS / "search.png"), full_page=True)
+    page.screenshot(path=str(shots / "search.png"), full_page=True)
 
 
-def test_evaluation_tab_runs(app_page):
+def test_evaluation_tab_runs(app_page, shots):
     page = app_page
     _open_tab(page, "评测 Evaluation")
     page.get_by_label("hybrid").uncheck()
@@ -118,15 +130,15 @@ def test_evaluation_tab_runs(app_page):
     assert "bm25" in page.inner_text("#eval-missed")
     assert ".zip" in page.inner_text("#eval-report")
     page.wait_for_timeout(300)
-    page.screenshot(path=str(SHOTS / "eval.png"), full_page=True)
+    page.screenshot(path=str(shots / "eval.png"), full_page=True)
 
 
-def test_corpus_tab_lists_documents(app_page):
+def test_corpus_tab_lists_documents(app_page, shots):
     page = app_page
     _open_tab(page, "语料 Corpus")
     page.wait_for_function("() => document.querySelector('#docs-table').innerText.includes('000_31ca190cb7e5fb0d.txt')")
     assert "xss_safety_report.txt" in page.inner_text("#docs-table")
-    page.screenshot(path=str(SHOTS / "corpus.png"), full_page=True)
+    page.screenshot(path=str(shots / "corpus.png"), full_page=True)
 
 
 def test_markup_in_reports_is_shown_as_text(app_page):

