@@ -40,3 +40,7 @@ test: install sysdeps
 # The README's screenshots, taken by the browser tests in a real Chromium.
 screenshots: install sysdeps
 	QA_SCREENSHOTS=$(CURDIR)/docs/screenshots HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests/test_app_browser.py
+
+# Tables in README/docs that cite a committed results file must equal it.
+docs-check: install
+	$(PY) bench/docs_check.py

@@ -56,6 +56,7 @@ def main() -> None:
     parser.add_argument("--scorer", type=Path, default=DEFAULT_SCORER)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--runs", type=Path, default=Path("/tmp/policy-qa-retrieval-runs"))
+    parser.add_argument("--name", default="retrieval", help="results file name under --out")
     args = parser.parse_args()
     args.runs.mkdir(parents=True, exist_ok=True)
     results = {"machine": machine(), "sets": {}}
@@ -75,7 +76,7 @@ def main() -> None:
                                  "doc_match": doc_match, "scores": scores}
         for label, s in scores.items():
             rows.append(f"| {name} | {label} | {s['R@5']:.3f} | {s['MRR@10']:.3f} |")
-    write_results(args.out, "retrieval", results, "\n".join(rows))
+    write_results(args.out, args.name, results, "\n".join(rows))
 
 
 if __name__ == "__main__":
