@@ -208,25 +208,26 @@ def tmp_versions(index: Path) -> list[Path]:
     return [p for p in index.iterdir() if p.name.startswith(".tmp-")]
 
 
-def kill_build_when(cmd: list[str], index: Path, condition, timeout: float = 600) -> str:
-    """Start the build ``cmd``, poll its index directory and SIGKILL the build
-    the moment ``condition(index, leftovers)`` holds (``leftovers``: the
-    ``.tmp-*`` directories there before it started). Returns "killed" or
-    "finished": the moment is read off the files, never guessed with a sleep."""
-    leftovers = set(tmp_versions(index)) if index.is_dir() else set()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+def kill_process_when(cmd: list[str], check, timeout: float = 600, env: dict | None = None,
+                      interval: float = 0.0005, transient: tuple = (OSError,)) -> str:
+    """Start ``cmd`` and SIGKILL it the moment ``check()`` holds; returns
+    "killed", or "finished" when it ended first (successfully). ``check``
+    reads the moment off what the process writes, never off a sleep; errors
+    of the ``transient`` kinds (a directory or collection vanishing between
+    listing and looking) count as "not yet"."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     try:
         while proc.poll() is None and time.monotonic() < deadline:
             try:
-                if condition(index, leftovers):
+                if check():
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
                     return "killed"
-            except OSError:  # a directory vanished between listing and looking inside
+            except transient:
                 pass
-            time.sleep(0.0005)
+            time.sleep(interval)
         assert proc.poll() is not None, "build did not finish"
         assert proc.returncode == 0
         return "finished"
@@ -234,3 +235,10 @@ def kill_build_when(cmd: list[str], index: Path, condition, timeout: float = 600
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def kill_build_when(cmd: list[str], index: Path, condition, timeout: float = 600) -> str:
+    """Kill the build ``cmd`` the moment ``condition(index, leftovers)`` holds
+    (``leftovers``: the ``.tmp-*`` directories there before it started)."""
+    leftovers = set(tmp_versions(index)) if index.is_dir() else set()
+    return kill_process_when(cmd, lambda: condition(index, leftovers), timeout)

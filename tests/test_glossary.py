@@ -31,6 +31,9 @@ REVIEWED_PHRASES = {
     "primary school", "primary schools", "primary-school", "middle school", "junior middle school", "high school",
     "senior high school", "primary and secondary", "new teachers", "first phase", "class size", "how many",
     "how much", "handed out",
+    # in the glossary since its first version; u17 of own_unanswerable.jsonl (a question the seeds
+    # cannot answer, written later) happens to use it: an entry prompted by no question
+    "teacher qualification",
 }
 
 

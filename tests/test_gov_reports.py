@@ -20,7 +20,7 @@ from pathlib import Path
 import opencc
 import pytest
 
-from qa.chunking import chunk_documents, document_lead
+from qa.chunking import ChunkSettings, chunk_documents, document_lead
 from qa.ingest import ingest
 
 from conftest import DATA
@@ -168,5 +168,5 @@ def test_chunks_slice_back_and_stay_bounded(docs, chunks):
     by_id = {d.doc_id: d for d in docs}
     for chunk in chunks:
         assert by_id[chunk.doc_id].text[chunk.start:chunk.end] == chunk.text
-        assert len(chunk.text) <= 600
+        assert len(chunk.text) <= ChunkSettings().max_chars * ChunkSettings().stretch
         assert chunk.meta == {**by_id[chunk.doc_id].meta, "lead": document_lead(by_id[chunk.doc_id])}

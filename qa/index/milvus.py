@@ -212,9 +212,10 @@ class MilvusIndex:
             params.add_index("dense", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
         else:
             params.add_index("dense", index_type=self.index_type, metric_type="IP")
-        # bm25s' defaults (k1 1.5, b 0.75), as in the local backend
+        from qa.index.local import BM25_B, BM25_K1  # the local backend's k1 and b (docs/retrieval.md)
+
         params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                         params={"bm25_k1": 1.5, "bm25_b": 0.75})
+                         params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
         self._client.create_collection(self.collection, schema=schema, index_params=params,
                                        consistency_level="Strong")
         self._create_sentences()
