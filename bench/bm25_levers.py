@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -26,16 +25,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import machine, md_table, write_results  # noqa: E402
 from qa.chunking import ChunkSettings, chunk_documents  # noqa: E402
-from qa.cleaning import to_simplified  # noqa: E402
+from qa.evaluation import normalize_evidence as norm  # noqa: E402  (score.py's normalisation)
 from qa.index.local import lexical_text, search_text  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
 from qa.tokenize import tokenize  # noqa: E402
-
-
-def norm(text: str) -> str:
-    """score.py's normalisation: simplified, pinyin annotations and whitespace out."""
-    text = re.sub(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)", "", text)
-    return re.sub(r"\s+", "", to_simplified(text))
 
 
 def scores(chunks, texts: list[str], questions: list[dict], doc_match: bool, k1: float, b: float) -> tuple[float, float]:

@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bm25_levers import norm  # noqa: E402
 from common import machine, md_table, write_results  # noqa: E402
+from qa.evaluation import normalize_evidence as norm  # noqa: E402  (score.py's normalisation)
 from qa.retrieval import Searcher, normalize_query  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 

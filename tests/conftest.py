@@ -37,17 +37,28 @@ def _app_free_port() -> int:
         return s.getsockname()[1]
 
 
-def _app_wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 240) -> None:
+def _wait_until_serving(ready, proc: subprocess.Popen, what: str, timeout: float, interval: float) -> None:
+    """Poll ``ready()`` (any error means "not yet") until it holds; fail when
+    the server process exits first or ``timeout`` passes."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with code {proc.returncode}")
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"app.py did not open port {port} within {timeout}s")
+            ready()
+            return
+        except Exception:
+            time.sleep(interval)
+    raise TimeoutError(f"{what} did not answer within {timeout}s")
+
+
+def _port_open(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+
+
+def _app_wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 240) -> None:
+    _wait_until_serving(lambda: _port_open(port), proc, f"app.py on port {port}", timeout, 0.5)
 
 
 @pytest.fixture(scope="session")
@@ -161,21 +172,13 @@ def _wait_for_milvus(uri: str, proc: subprocess.Popen, timeout: float = 180) -> 
     """Until the server answers a real call (its port opens before it serves)."""
     from pymilvus import MilvusClient
 
-    port = int(uri.rsplit(":", 1)[1])
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"milvus-lite server exited with code {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                pass
-            client = MilvusClient(uri=uri, timeout=5)
-            client.list_collections()
-            client.close()
-            return
-        except Exception:
-            time.sleep(0.2)
-    raise TimeoutError(f"milvus-lite server did not answer on {uri} within {timeout}s")
+    def ready() -> None:
+        _port_open(int(uri.rsplit(":", 1)[1]))
+        client = MilvusClient(uri=uri, timeout=5)
+        client.list_collections()
+        client.close()
+
+    _wait_until_serving(ready, proc, f"milvus-lite server on {uri}", timeout, 0.2)
 
 
 @pytest.fixture(scope="session")
