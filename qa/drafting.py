@@ -349,7 +349,7 @@ class SentenceTable:
         chunk = self.index.chunk_at(int(self.chunk_ids[row]))
         a, b = (int(x) for x in self.spans[row])
         return Precedent(0, (cosine + reuse) / 2, reuse, cosine, chunk.doc_id, chunk.title, _year(chunk),
-                         list(chunk.section), chunk.source, chunk.start + a, chunk.start + b, chunk.text[a:b])
+                         chunk.section_at(chunk.start + a), chunk.source, chunk.start + a, chunk.start + b, chunk.text[a:b])
 
 
 _tables: "weakref.WeakKeyDictionary[LocalIndex, SentenceTable]" = weakref.WeakKeyDictionary()

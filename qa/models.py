@@ -55,6 +55,16 @@ class Chunk:
     def section_path(self) -> str:
         return " > ".join(self.section)
 
+    def section_at(self, offset: int) -> list[str]:
+        """The section path of the text at ``offset`` (into the document): a
+        chunk packing several short items (``meta["parts"]``: offset into the
+        chunk, path) cites each sentence under its own item."""
+        path = self.section
+        for start, part in self.meta.get("parts") or ():
+            if start <= offset - self.start:
+                path = part
+        return list(path)
+
 
 @dataclass
 class Hit:

@@ -136,8 +136,13 @@ def test_003_part_lines_head_their_sections(seed_chunks):
         "工作措施", "一、深入学习贯彻十八届四中全会精神，进一步增强教育治理能力"]
 
 
+def _paths(chunk) -> list[tuple[str, ...]]:
+    """The chunk's path and, for a chunk packing short items, each item's."""
+    return [tuple(chunk.section)] + [tuple(path) for _, path in chunk.meta.get("parts") or ()]
+
+
 def test_002_headings_glued_into_one_line_are_found(seed_chunks):
-    sections_002 = {tuple(c.section) for c in seed_chunks if c.doc_id.startswith("002")}
+    sections_002 = {p for c in seed_chunks if c.doc_id.startswith("002") for p in _paths(c)}
     assert ("三、大力发展学前教育，全面提高学前教育普及程度", "2、提高学前教育质量") in sections_002
     assert ("1、学前教育快速发展",) in sections_002
 
@@ -151,11 +156,11 @@ def test_first_chunk_of_a_document_carries_its_title_and_no_path(seed_docs, seed
 def test_merged_short_items_carry_their_shared_path(seed_chunks):
     # 004 篇四: "(2)表彰…;(3)…换届;…(6)大会经验交流" are one-line items merged into one chunk;
     # it sits under （一）常规工作, not under its last item (6)
-    (chunk,) = [c for c in seed_chunks if c.doc_id.endswith("#4") and c.text.startswith("(2)表彰学会先进集体")]
-    assert chunk.section == ["一、活动组织", "（一）常规工作"]
+    (chunk,) = [c for c in seed_chunks if c.doc_id.endswith("#4") and "(2)表彰学会先进集体" in c.text]
+    assert chunk.section_at(chunk.start + chunk.text.index("(2)表彰学会先进集体")) == ["一、活动组织", "（一）常规工作"]
     # items 4、5、 of （一） merged with the first item of （二）: only 一、 covers them all
-    (mixed,) = [c for c in seed_chunks if c.doc_id.endswith("#4") and c.text.startswith("4、完成兼职教员考核")]
-    assert mixed.section == ["一、活动组织"]
+    (mixed,) = [c for c in seed_chunks if c.doc_id.endswith("#4") and "4、完成兼职教员考核" in c.text]
+    assert mixed.section_at(mixed.start + mixed.text.index("4、完成兼职教员考核")) == ["一、活动组织"]
 
 
 def test_every_path_label_is_a_heading_of_the_document(seed_docs, seed_chunks):
@@ -234,7 +239,35 @@ def test_headings_are_displayed_with_chinese_punctuation():
 
 def test_heading_only_section_joins_its_first_subsection():
     doc = _doc("报告\n现将上半年工作情况汇报如下:\n一、上半年工作总结。\n(一)民生为本,重点项目全力推进。一是重点建设项目时间过半,任务过半,按期完成各项目节点任务。")
-    chunks = chunk_document(doc)
+    chunks = chunk_document(doc, ChunkSettings(pack_chars=0))  # packing short sections is tested below
     assert len(chunks) == 2
     assert chunks[1].text.startswith("一、上半年工作总结。\n(一)民生为本")
     assert chunks[1].section == ["一、上半年工作总结", "（一）民生为本，重点项目全力推进"]
+
+
+# --- packing short items ----------------------------------------------------------
+
+def test_short_items_of_a_notice_are_packed_and_each_cites_its_own_item():
+    # a real notice: eight numbered items of 18-208 characters, each too little text alone
+    (doc,) = [d for d in ingest(Path(__file__).parent / "data" / "fullwidth").documents
+              if d.doc_id.startswith("3d7c3d97")]
+    single = chunk_document(doc, ChunkSettings(pack_chars=0))
+    packed = chunk_document(doc)
+    assert len(single) == 8 and len(packed) == 2
+    assert all(c.text == doc.text[c.start:c.end] and len(c.text) <= ChunkSettings.max_chars for c in packed)
+    first = packed[0]
+    assert first.section == []  # items under different top-level headings share no path
+    assert first.section_at(first.start + first.text.index("二、降价措施")) == ["二、降价措施"]
+    assert first.section_at(first.start + first.text.index("（一）各地价格主管部门要高度重视")) == [
+        "四、工作要求", "（一）各地价格主管部门要高度重视"]
+    assert first.section_at(first.start) == []  # the title and lead before the first item
+
+
+def test_a_long_section_is_not_packed_with_the_short_one_before_it():
+    long_item = "二、严格落实防控责任。" + "各单位要落实主体责任，做好人员排查和健康监测工作。" * 14
+    doc = _doc(f"通知\n一、加强组织领导。成立工作专班，明确责任分工，每日调度。\n{long_item}\n三、本通知自发布之日起施行。")
+    chunks = chunk_document(doc)
+    assert len(long_item) > ChunkSettings.pack_chars
+    assert [c.text.split("。")[0] for c in chunks] == ["通知\n一、加强组织领导", "二、严格落实防控责任"]
+    assert chunks[1].text.endswith("三、本通知自发布之日起施行。")  # a short item joins the run before it
+    assert chunks[1].section == [] and chunks[1].section_at(chunks[1].end - 3) == ["三、本通知自发布之日起施行"]
