@@ -64,7 +64,7 @@ def main() -> None:
     searcher.embedder = CachedQueries(searcher.embedder, [q["question"] for q in questions])
     rows = [["bm25", "", "", "", *evaluate(searcher, questions, "bm25", args.doc_match)],
             ["dense", "", "", "", *evaluate(searcher, questions, "dense", args.doc_match)]]
-    for dense, rerank, k in itertools.product((0.4, 0.5), (0.0, 0.2, 0.35, 0.5, 0.7), (20, 60)):
+    for dense, rerank, k in itertools.product((0.3, 0.4, 0.5), (0.0, 0.3, 0.5, 0.6, 0.7), (10, 20, 60)):
         searcher.settings = dataclasses.replace(settings, dense_weight=dense, rerank_weight=rerank, rrf_k=k,
                                                 rerank=rerank > 0)
         rows.append(["hybrid", dense, rerank, k, *evaluate(searcher, questions, "hybrid", args.doc_match)])
