@@ -28,6 +28,7 @@ import numpy as np
 from qa.chunking import sentence_spans
 from qa.cleaning import normalize_text
 from qa.glossary import expand_english, is_english
+from qa.outline import CN_NUM, display
 from qa.models import Chunk, Hit
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ _NUMBER_UNIT = re.compile(
 
 #: sentence features, in the order the sentence model's weights use them
 SENTENCE_FEATURES = ("sim", "sim_gap", "sim_z", "coverage", "coverage_gap", "inv_rank", "number_hit",
-                     "number_miss", "log_length")
+                     "number_miss", "log_length", "context_coverage", "intro_coverage", "introduces")
 #: question features, in the order the found model's weights use them
 QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_z", "max_coverage",
                      "best_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match")
@@ -71,6 +72,24 @@ def coverage(terms: set[str], text: str) -> float:
 
 def has_number_unit(text: str) -> bool:
     return bool(_NUMBER_UNIT.search(fold(text)))
+
+
+#: a numbered heading's marker: 一、 （一） 1、 1. 一是
+_HEADING_MARK = re.compile(rf"^(?:{CN_NUM}[、是]|\({CN_NUM}\)|\d{{1,2}}[、.])")
+#: a numbered line this short is a heading, not a statement
+HEADING_CHARS = 30
+
+
+def introduces(span: "Span") -> bool:
+    """A heading (``四、实施援企稳岗政策。``), an introduction that ends in a
+    colon, or the document's title: it names a topic and says nothing about
+    it, so it is stated with the sentence that follows it."""
+    text = fold(span.text).strip()
+    if text.endswith(":") or text == fold(span.chunk.title).strip():
+        return True
+    if len(text) <= HEADING_CHARS and _HEADING_MARK.match(text):
+        return True
+    return display(span.text.strip()) in {display(label) for label in span.chunk.section}
 
 
 @dataclass
@@ -140,11 +159,17 @@ class SentenceSignals:
         terms = question_terms(question)
         vector = self.query_vector(question)
         spans: list[Span] = []
+        context: dict[int, tuple[float, float]] = {}  # id(span) -> (context coverage, intro coverage)
         for hit in hits:
             pairs = chunk_sentences(hit.chunk)
             sims = self._similarities(hit.chunk, [i for i, _ in pairs], [s.text for _, s in pairs], vector)
+            heading = " ".join([hit.chunk.title, *hit.chunk.section])
+            intro = 0.0
             for (_, span), sim in zip(pairs, sims):
                 span.rank, span.sim, span.coverage = hit.rank, float(sim), coverage(terms, span.text)
+                context[id(span)] = (coverage(terms, f"{heading} {span.text}"), intro)
+                if introduces(span):
+                    intro = coverage(terms, span.text)
                 spans.append(span)
         number_question = bool(NUMBER_QUESTION.search(question))
         if spans:
@@ -155,7 +180,8 @@ class SentenceSignals:
                 number = has_number_unit(s.text) if number_question else False
                 s.features = [s.sim, s.sim - top_sim, (s.sim - mean) / std, s.coverage, s.coverage - top_cov,
                               1.0 / s.rank, float(number_question and number),
-                              float(number_question and not number), math.log(len(s.text)) / 5]
+                              float(number_question and not number), math.log(len(s.text)) / 5,
+                              *context[id(s)], float(introduces(s))]
         return Candidates(question, terms, spans, number_question)
 
 

@@ -28,7 +28,7 @@ import re
 import numpy as np
 
 from qa.answer_model import AnswerModel, default_model
-from qa.answer_signals import Candidates, SentenceSignals, Span, bigrams, question_features
+from qa.answer_signals import Candidates, SentenceSignals, Span, bigrams, introduces, question_features
 from qa.enumeration import Enumeration, list_match, question_enumeration
 from qa.followup import resolve
 from qa.models import Answer, Citation, Hit
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 NOT_FOUND = "未在报告中找到与“{q}”直接相关的内容。以下是最接近的段落，供参考："
 #: a fact answer adds runners-up while it stays within this many characters
-ANSWER_BUDGET = 160
+ANSWER_BUDGET = 180
 
 
 def _near_duplicate(text: str, chosen: list[Span]) -> bool:
@@ -127,9 +127,10 @@ class Assistant:
                 span.rank = -1
             return intro + listed.items[:8], True, True
         lead = cands.spans[0]
-        chosen, length = [lead], len(lead.text)
+        chosen = self._with_content(lead, cands)
+        length = sum(len(span.text) for span in chosen)
         for span in cands.spans[1:]:
-            if len(chosen) == max_statements or span.prob < 0.5 * lead.prob:
+            if len(chosen) >= max_statements or span.prob < 0.5 * lead.prob:
                 break
             if length + len(span.text) > ANSWER_BUDGET or _near_duplicate(span.text, chosen):
                 continue
@@ -137,13 +138,23 @@ class Assistant:
             length += len(span.text)
         return chosen, True, False
 
+    @staticmethod
+    def _with_content(span: Span, cands: Candidates) -> list[Span]:
+        """``span``, and when it only introduces a topic (a heading, a line
+        ending in a colon), the sentence after it in the same passage."""
+        if not introduces(span):
+            return [span]
+        following = [s for s in cands.spans if s.chunk is span.chunk and s.start >= span.end]
+        return [span, min(following, key=lambda s: s.start)] if following else [span]
+
     def _compose(self, question: str, spans: list[Span], hits: list[Hit], bulleted: bool) -> Answer:
         citations: list[Citation] = []
         lines = []
         for span in spans:
             n = len(citations) + 1
             c = span.chunk
-            citations.append(Citation(n, c.doc_id, c.title, list(c.section), c.source, span.start, span.end, span.text))
+            citations.append(Citation(n, c.doc_id, c.title, c.section_at(span.start), c.source, span.start, span.end,
+                                       span.text))
             bullet = "- " if bulleted and span.rank >= 0 else ""
             lines.append(f"{bullet}{_one_line(span.text)}[{n}]")
         return Answer(question, "\n".join(lines), citations, "extractive", True, hits)

@@ -1,0 +1,94 @@
+"""Two-fold cross-validation of the answer model: what the fitted model is
+worth on questions it was not fitted on.
+
+The questions of every set are split in two by a hash of their id; the model
+is fitted (``qa.answer_fit``) on one half of every set and answers the other
+half, then the other way round. Reported per set: share of answerable
+questions whose answer holds an evidence string (``found`` true), share of
+unanswerable ones declined, median answer length; scored like
+``score_answers.py``.
+
+    python bench/answer_cv.py --set index=../shared/eval/dev_questions.jsonl ... [--fit-on NAME,...]
+
+``--fit-on`` restricts fitting to some sets (``STEM@INDEXDIR``); every set is
+still answered, so a set left out of the fit is measured out of sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import statistics
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import machine, write_results  # noqa: E402
+from qa.answer_fit import collect, fit  # noqa: E402
+from qa.answers import Assistant  # noqa: E402
+from qa.evaluation import normalize_evidence as norm  # noqa: E402
+from qa.questions import read_questions  # noqa: E402
+from qa.retrieval import Searcher  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+
+def half(qid: str) -> int:
+    return int(hashlib.md5(str(qid).encode()).hexdigest(), 16) % 2
+
+
+def stem(spec: str) -> str:
+    """A set's name: its question file's stem at its index's folder name."""
+    index, _, rest = spec.partition("=")
+    return f"{Path(rest.partition(':')[0]).stem}@{Path(index).name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", action="append", required=True, metavar="INDEX=QUESTIONS[:none]")
+    parser.add_argument("--fit-on", help="comma-separated sets (STEM@INDEXDIR) to fit on (default: all)")
+    parser.add_argument("--name", default="answer-cv")
+    args = parser.parse_args()
+    fit_on = set(args.fit_on.split(",")) if args.fit_on else {stem(s) for s in args.set}
+    examples = {spec: collect(spec) for spec in args.set}
+    assistants: dict[str, Assistant] = {}
+    tally: dict[str, dict] = {}
+    for held_out in (0, 1):
+        train = [e for spec, ex in examples.items() if stem(spec) in fit_on for e in ex if half(e.qid) != held_out]
+        model = fit(train, sorted(fit_on))
+        for spec in args.set:
+            index, _, rest = spec.partition("=")
+            path, _, flag = rest.partition(":")
+            if index not in assistants:
+                settings = replace(Settings.from_env(), index=Path(index))
+                assistants[index] = Assistant(settings, Searcher(settings))
+            assistant = assistants[index]
+            assistant.model = model
+            t = tally.setdefault(stem(spec), {"answered": [0, 0], "declined": [0, 0], "lengths": []})
+            for q in read_questions(Path(path), need_relevance=False)[0]:
+                if half(q.id) != held_out:
+                    continue
+                answer = assistant.ask(q.question)
+                if flag == "none" or q.kind == "none":
+                    t["declined"][0] += not answer.found
+                    t["declined"][1] += 1
+                else:
+                    t["answered"][0] += answer.found and any(norm(e) in norm(answer.answer) for e in q.evidence)
+                    t["answered"][1] += 1
+                if answer.found:
+                    t["lengths"].append(len(answer.answer))
+    rows = ["| set | fitted on | answered with evidence | declined (none) | median chars |", "|---|---|---|---|---|"]
+    share = lambda k: f"{k[0] / k[1]:.3f} (n={k[1]})" if k[1] else "–"
+    for name, t in tally.items():
+        median = int(statistics.median(t["lengths"])) if t["lengths"] else 0
+        rows.append(f"| {name} | {'yes' if name in fit_on else 'no'} | {share(t['answered'])} | "
+                    f"{share(t['declined'])} | {median} |")
+    write_results(ROOT / "bench" / "results", args.name,
+                  {"machine": machine(), "sets": args.set, "fit_on": sorted(fit_on), "tally": tally}, "\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
