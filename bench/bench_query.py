@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cold-runs", type=int, default=3, help="cold starts of the CLI and of the app (0 skips)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--name", default="query", help="results file name (default query)")
     args = parser.parse_args(argv)
 
     rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     if "cold" in results:
         table += "\n\n" + md_table(["cold start", "median s", "runs s"],
                                    [[k, v["median_s"], v["all_s"]] for k, v in results["cold"].items()])
-    write_results(args.out, "query", results, table)
+    write_results(args.out, args.name, results, table)
     return 0
 
 

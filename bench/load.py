@@ -8,7 +8,7 @@ only: it either starts ``app.py`` itself on a free 127.0.0.1 port, over temp
 copies of a corpus and an index, or attaches to ``--url http://127.0.0.1:PORT``
 (the server's corpus then gains the uploaded file).
 
-    .venv/bin/python bench/load.py --users 20 --seconds 120 --json-out out/load.json
+    .venv/bin/python bench/load.py --users 20 --seconds 120 --json-out bench/results/load.json --md-out bench/results/load.md
 
 ``--replicas N --milvus-uri http://127.0.0.1:PORT`` starts N app.py processes
 that share one Milvus index (``QA_BACKEND=milvus``, no local index) and one
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -41,7 +40,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import free_port, wait_for_port  # noqa: E402
+from common import free_port, machine, wait_for_port  # noqa: E402
 QUESTIONS = ROOT / "tests" / "data" / "dev_questions.jsonl"
 MARKER = re.compile(r"\[\d+\]")
 #: the report uploaded midway; its distinctive sentence must be found afterwards
@@ -192,7 +191,8 @@ def verify_new_document(url: str) -> dict:
             "source": found[0]["source"] if found else None}
 
 
-def summarize(records: list, wall: float, users: int, upload: dict, check: dict, replicas: int = 1) -> dict:
+def summarize(records: list, wall: float, users: int, upload: dict, check: dict, replicas: int = 1,
+              facts: dict | None = None) -> dict:
     ok = [r for r in records if r["ok"]]
     lat = [r["latency"] for r in ok]
     errors = [r for r in records if not r["ok"]]
@@ -215,8 +215,7 @@ def summarize(records: list, wall: float, users: int, upload: dict, check: dict,
         "cited_pct": round(100 * sum(r["cited"] for r in ok) / len(ok), 1) if ok else 0.0,
         "upload": upload,
         "new_document": check,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
+        "machine": {**(facts or {}), "load_avg_1m_at_end": round(os.getloadavg()[0], 2)},
     }
 
 
@@ -230,7 +229,10 @@ def markdown(s: dict) -> str:
         ("new document searchable", f"{s['new_document'].get('searchable')} (rank {s['new_document'].get('rank')})"),
         ("visible through another process after (s)", s["upload"].get("visible_after_s", "–")),
     ]
-    return "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows) + "\n"
+    m = s.get("machine", {})
+    facts = (f"\ncommit {m.get('commit')}, {m.get('date')}, {m.get('cpus')} CPUs, load average (1 min) "
+             f"{m.get('load_avg_1m_at_start')} at start, {m.get('load_avg_1m_at_end')} at end\n")
+    return "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows) + "\n" + facts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     global TIMEOUT
     TIMEOUT = args.timeout
+    facts = machine()
     questions = load_questions(args.questions)
     workdir = Path(tempfile.mkdtemp(prefix="qa-load-"))
     apps: list = []
@@ -294,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             t.join(timeout=args.seconds + 600)
         wall = time.monotonic() - started
         check = verify_new_document(urls[-1])
-        summary = summarize(records, wall, args.users, upload, check, len(urls))
+        summary = summarize(records, wall, args.users, upload, check, len(urls), facts)
     finally:
         for _, proc, _ in apps:
             proc.terminate()
