@@ -8,6 +8,7 @@ Characters the rules cannot repair (mojibake) must survive unchanged.
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from qa.cleaning import (
     join_page_markers,
     normalize_chars,
     normalize_text,
+    to_simplified,
 )
 from qa.ingest import ingest
 
@@ -194,6 +196,43 @@ def test_no_traditional_characters_left(seed_docs):
     for doc in seed_docs:
         assert t2s.convert(doc.text) == doc.text, doc.doc_id
     assert "教育局年度安全工作总结" in _text_of(seed_docs, "004")
+
+
+def _opencc_keys(name: str) -> list[str]:
+    folder = Path(opencc.__file__).parent / "dictionary"
+    return [line.split("\t", 1)[0].strip() for line in (folder / name).read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def test_fast_simplification_equals_opencc_on_the_seeds_and_2000_random_mixes():
+    """docs/reliability.md: the character-table shortcut gives OpenCC's output exactly."""
+    t2s = opencc.OpenCC("t2s")
+    for path in sorted(SEEDS.glob("*.txt")):
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        assert to_simplified(raw) == t2s.convert(raw), path.name
+    rng = random.Random(18)
+    characters, phrases = _opencc_keys("TSCharacters.txt"), _opencc_keys("TSPhrases.txt")
+    prose = _raw("004")
+    separators = ["\n", " ", "，", ",", "。", "\n\n", "、", "(", "）"]
+    differ = 0
+    for _ in range(2000):
+        pieces = []
+        for _ in range(rng.randint(3, 30)):
+            kind = rng.random()
+            if kind < 0.35:
+                pieces.append(rng.choice(characters))
+            elif kind < 0.6:
+                pieces.append(rng.choice(phrases))
+            elif kind < 0.85:
+                start = rng.randrange(len(prose) - 40)
+                pieces.append(prose[start:start + rng.randint(1, 40)])
+            else:
+                pieces.append(rng.choice(separators))
+        mix = "".join(pieces)
+        expected = t2s.convert(mix)
+        differ += expected != mix
+        assert to_simplified(mix) == expected, mix
+    assert differ > 1500  # the mixes really hold traditional text
 
 
 def test_unrepairable_characters_stay_as_they_are(seed_docs):
