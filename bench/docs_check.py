@@ -7,8 +7,13 @@ directly followed by the table:
     | set | pipeline | R@5 | MRR@10 |
     ...
 
-The table must equal that file's table line for line. Run by
-``make docs-check`` and by ``tests/test_docs_check.py``.
+The table must equal that file's first table line for line (a results file
+may open with a line of run facts). A file holding several tables is cited
+with the table's number, counted from 1: ``bench/results/startup-quiet.md#3``.
+Every table in README.md and docs/*.md that is backed verbatim by a results
+file carries such a marker; the others name their command and results file
+in the text (docs/figures.md lists them all). Run by ``make docs-check`` and
+by ``tests/test_docs_check.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKER = re.compile(r"<!-- results: (\S+) -->")
+MARKER = re.compile(r"<!-- results: ([^\s#]+)(?:#(\d+))? -->")
 DOCS = ("README.md", "docs/*.md")
 
 
@@ -31,6 +36,15 @@ def table_after(lines: list[str], start: int) -> list[str]:
     return out
 
 
+def tables(lines: list[str]) -> list[list[str]]:
+    """Every Markdown table of a file, in order."""
+    found = []
+    for i, line in enumerate(lines):
+        if line.startswith("|") and (i == 0 or not lines[i - 1].startswith("|")):
+            found.append(table_after(lines, i))
+    return found
+
+
 def problems(root: Path = ROOT) -> list[str]:
     found, cited = [], 0
     for pattern in DOCS:
@@ -41,14 +55,18 @@ def problems(root: Path = ROOT) -> list[str]:
                 if not match:
                     continue
                 cited += 1
-                source = root / match.group(1)
+                name, number = match.group(1), int(match.group(2) or 1)
+                cite = name + (f"#{number}" if match.group(2) else "")
+                source = root / name
                 where = f"{doc.relative_to(root)}:{i + 1}"
                 if not source.is_file():
-                    found.append(f"{where}: cites {match.group(1)}, which is not committed")
+                    found.append(f"{where}: cites {name}, which is not committed")
                     continue
-                expected = table_after(source.read_text(encoding="utf-8").splitlines(), 0)
-                if table_after(lines, i + 1) != expected:
-                    found.append(f"{where}: the table differs from {match.group(1)} (copy it again from there)")
+                held = tables(source.read_text(encoding="utf-8").splitlines())
+                if not 1 <= number <= len(held):
+                    found.append(f"{where}: cites table {number} of {name}, which holds {len(held)}")
+                elif table_after(lines, i + 1) != held[number - 1]:
+                    found.append(f"{where}: the table differs from {cite} (copy it again from there)")
     if not cited:
         found.append("no table cites a results file (<!-- results: … -->)")
     return found

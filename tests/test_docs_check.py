@@ -28,3 +28,24 @@ def test_an_edited_figure_is_caught(tmp_path):
     (tmp_path / "README.md").write_text(edited, encoding="utf-8")
     assert problems(tmp_path) == ["README.md:%d: the table differs from bench/results/retrieval.md (copy it again from there)"
                                   % (edited.splitlines().index("<!-- results: bench/results/retrieval.md -->") + 1)]
+
+
+def _doc_citing(tmp_path, marker: str, table: list[str]) -> list[str]:
+    (tmp_path / "docs").mkdir(exist_ok=True)
+    (tmp_path / "docs" / "x.md").write_text("\n".join(["# x", "", marker, *table, "", "text"]) + "\n", encoding="utf-8")
+    return problems(tmp_path)
+
+
+def test_a_numbered_table_after_a_facts_line_is_checked(tmp_path):
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    first, second = ["| a | b |", "|---|---|", "| 1 | 2 |"], ["| c |", "|---|", "| 3.5 |"]
+    (tmp_path / "bench" / "results" / "run.md").write_text(
+        "\n".join(["commit abc, load 1.2", "", *first, "", *second, "", "load at end 1.4"]) + "\n", encoding="utf-8")
+    assert _doc_citing(tmp_path, "<!-- results: bench/results/run.md -->", first) == []
+    assert _doc_citing(tmp_path, "<!-- results: bench/results/run.md#2 -->", second) == []
+    assert _doc_citing(tmp_path, "<!-- results: bench/results/run.md#2 -->", ["| c |", "|---|", "| 3.6 |"]) == [
+        "docs/x.md:3: the table differs from bench/results/run.md#2 (copy it again from there)"]
+    assert _doc_citing(tmp_path, "<!-- results: bench/results/run.md#3 -->", second) == [
+        "docs/x.md:3: cites table 3 of bench/results/run.md, which holds 2"]
+    assert _doc_citing(tmp_path, "<!-- results: bench/results/gone.md -->", second) == [
+        "docs/x.md:3: cites bench/results/gone.md, which is not committed"]
