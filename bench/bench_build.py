@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from baseline import Baseline, fixed_chunks  # noqa: E402
-from common import machine, md_table, peak_rss_mb, write_results  # noqa: E402
+from common import machine, md_table, peak_rss_mb, run_facts, write_results  # noqa: E402
 
 from qa.build import build, embed_sentences  # noqa: E402
 from qa.chunking import chunk_documents  # noqa: E402
@@ -41,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--name", default="build", help="results file name (default build)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="time the build alone: no chunk/sentence split, no baseline (large corpora)")
     args = parser.parse_args(argv)
 
+    facts = machine()
     settings = Settings.from_env(corpus=args.corpus)
     embedder = get_embedder(settings.model, settings.batch_size, settings.encoder)  # model load is not a build stage
     embedder.encode_documents(["预热"])
@@ -56,6 +59,24 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     peak_ours = peak_rss_mb()
+    docs, n = report.documents, report.chunks
+    stages = []
+    for stage, seconds in report.seconds.items():
+        stages.append({"stage": stage, "seconds": seconds, "docs_per_s": round(docs / seconds, 1) if seconds else None,
+                       "chunks_per_s": round(n / seconds, 1) if seconds else None})
+    stage_table = md_table(["stage", "seconds", "docs/s", "chunks/s"],
+                           [[s["stage"], s["seconds"], s["docs_per_s"], s["chunks_per_s"]] for s in stages])
+    if args.build_only:
+        facts["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+        results = {"machine": facts, "corpus": str(args.corpus), "documents": docs, "chunks": n,
+                   "build_total_s": round(total, 2), "index_mb": round(index_mb, 2), "stages": stages,
+                   "peak_rss_mb": {"after_model_load": round(rss_model, 1), "after_build": round(peak_ours, 1)}}
+        table = stage_table + "\n\n" + md_table(["", "value"], [
+            ["documents / chunks", f"{docs} / {n}"], ["build total s", results["build_total_s"]],
+            ["peak RSS MB (model loaded / after build)", f"{rss_model:.0f} / {peak_ours:.0f}"],
+            ["index on disk MB", results["index_mb"]]])
+        write_results(args.out, args.name, results, table + "\n\n" + run_facts(facts))
+        return 0
 
     # split embed into chunk vectors and sentence vectors, on the same chunks
     documents = ingest(args.corpus).documents
@@ -68,12 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     embed_sentences_s = time.perf_counter() - t
     n_sentences = sum(len(s) for s in sentences)
 
-    docs, n = report.documents, report.chunks
-    stages = []
-    for stage, seconds in report.seconds.items():
-        stages.append({"stage": stage, "seconds": seconds, "docs_per_s": round(docs / seconds, 1) if seconds else None,
-                       "chunks_per_s": round(n / seconds, 1) if seconds else None})
-
     # the baseline on the same cleaned documents
     t = time.perf_counter()
     texts = fixed_chunks(ingest(args.corpus).documents)
@@ -83,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     base_total = fixed_s + baseline.seconds["bm25_index"] + baseline.seconds["embed"] + baseline.seconds["faiss_index"]
 
     results = {
-        "machine": machine(), "corpus": str(args.corpus), "documents": docs, "chunks": n, "sentences": n_sentences,
+        "machine": facts, "corpus": str(args.corpus), "documents": docs, "chunks": n, "sentences": n_sentences,
         "build_total_s": round(total, 2), "index_mb": round(index_mb, 2), "stages": stages,
         "embed_split_s": {"chunk_vectors": round(embed_chunks_s, 2), "sentence_vectors": round(embed_sentences_s, 2)},
         "peak_rss_mb": {"after_model_load": round(rss_model, 1), "after_build": round(peak_ours, 1)},
@@ -99,9 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         "embed_sentences_over_chunks": round(embed_sentences_s / embed_chunks_s, 2),
         "chunks_per_s_ours_vs_baseline_embed": round((n / embed_chunks_s) / (len(texts) / baseline.seconds["embed"]), 2),
     }
-    table = md_table(["stage", "seconds", "docs/s", "chunks/s"],
-                     [[s["stage"], s["seconds"], s["docs_per_s"], s["chunks_per_s"]] for s in stages])
-    table += "\n\n" + md_table(["", "value"], [
+    facts["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    table = stage_table + "\n\n" + md_table(["", "value"], [
         ["documents / chunks / sentences", f"{docs} / {n} / {n_sentences}"],
         ["build total s (ours)", results["build_total_s"]],
         ["embed: chunk vectors s / sentence vectors s", f"{embed_chunks_s:.2f} / {embed_sentences_s:.2f}"],
@@ -111,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         ["index on disk MB", results["index_mb"]],
         *[[k, v] for k, v in results["ratios"].items()],
     ])
-    write_results(args.out, args.name, results, table)
+    write_results(args.out, args.name, results, table + "\n\n" + run_facts(facts))
     return 0
 
 

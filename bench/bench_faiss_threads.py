@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import machine, md_table, percentiles, write_results  # noqa: E402
+from common import machine, md_table, percentiles, run_facts, write_results  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     facts["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     rows = [[n, args.vectors, stats[n]["n"], stats[n]["p50_ms"], stats[n]["p95_ms"]] for n in counts]
     table = md_table(["OpenMP threads", "vectors", "queries", "p50 ms", "p95 ms"], rows)
-    table += (f"\n\ncommit {facts['commit']}, {facts['date']}, {facts['cpus']} CPUs, load average (1 min) "
-              f"{facts['load_avg_1m_at_start']} at start, {facts['load_avg_1m_at_end']} at end")
+    table += "\n\n" + run_facts(facts)
     write_results(args.out, args.name, {"machine": facts, "vectors": args.vectors, "rounds": args.rounds,
                                         "latency": {str(n): stats[n] for n in counts}}, table)
     return 0

@@ -60,6 +60,13 @@ def machine() -> dict:
             "platform": platform.platform(), "load_avg_1m_at_start": round(load[0], 2)}
 
 
+def run_facts(facts: dict) -> str:
+    """The line under a results table that says which code ran where and under what load."""
+    end = f", {facts['load_avg_1m_at_end']} at end" if "load_avg_1m_at_end" in facts else ""
+    return (f"commit {facts.get('commit')}, {facts.get('date')}, {facts.get('cpus')} CPUs, "
+            f"load average (1 min) {facts.get('load_avg_1m_at_start')} at start{end}")
+
+
 def write_results(out: Path, name: str, results: dict, table: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -40,7 +40,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import free_port, machine, wait_for_port  # noqa: E402
+from common import free_port, machine, run_facts, wait_for_port  # noqa: E402
 QUESTIONS = ROOT / "tests" / "data" / "dev_questions.jsonl"
 MARKER = re.compile(r"\[\d+\]")
 #: the report uploaded midway; its distinctive sentence must be found afterwards
@@ -229,9 +229,7 @@ def markdown(s: dict) -> str:
         ("new document searchable", f"{s['new_document'].get('searchable')} (rank {s['new_document'].get('rank')})"),
         ("visible through another process after (s)", s["upload"].get("visible_after_s", "–")),
     ]
-    m = s.get("machine", {})
-    facts = (f"\ncommit {m.get('commit')}, {m.get('date')}, {m.get('cpus')} CPUs, load average (1 min) "
-             f"{m.get('load_avg_1m_at_start')} at start, {m.get('load_avg_1m_at_end')} at end\n")
+    facts = "\n" + run_facts(s.get("machine", {})) + "\n"
     return "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows) + "\n" + facts
 
 
