@@ -30,10 +30,15 @@ from qa.settings import Settings  # noqa: E402
 
 
 class CachedQueries:
-    """Stands in for the embedder's query side: each question's vector, encoded once."""
+    """Stands in for the embedder's query side: each question's vector, encoded once.
+
+    ``Searcher.search`` encodes the normalised question (width, script folded),
+    so that is what is encoded here too; encoding the raw question gave other
+    dense vectors for traditional and full-width questions than ``qa search``."""
 
     def __init__(self, embedder, questions: list[str]):
-        self.vectors = {normalize_query(q): v for q, v in zip(questions, embedder.encode_queries(questions))}
+        texts = [normalize_query(q) for q in questions]
+        self.vectors = dict(zip(texts, embedder.encode_queries(texts)))
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return np.stack([self.vectors[t] for t in texts])
