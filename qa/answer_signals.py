@@ -46,7 +46,7 @@ SENTENCE_FEATURES = ("sim", "sim_gap", "sim_z", "coverage", "coverage_gap", "inv
                      "number_miss", "log_length", "context_coverage", "intro_coverage", "introduces")
 #: question features, in the order the found model's weights use them
 QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_z", "max_coverage",
-                     "best_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match")
+                     "best_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match", "english")
 
 
 def fold(text: str) -> str:
@@ -197,4 +197,5 @@ def question_features(cands: Candidates, best: Span, list_match: float = 0.0) ->
     by_cov = max(spans, key=lambda s: s.coverage)
     return [best.prob, best.sim, best.features[2], by_sim.sim, by_sim.features[2], by_cov.coverage,
             best.coverage, float(by_sim.chunk.chunk_id == by_cov.chunk.chunk_id), 1.0 / best.rank,
-            coverage(cands.terms, " ".join(s.text for s in spans if s.rank <= 3)), list_match]
+            coverage(cands.terms, " ".join(s.text for s in spans if s.rank <= 3)), list_match,
+            float(is_english(cands.question))]

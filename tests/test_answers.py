@@ -122,7 +122,6 @@ def test_list_answer_keeps_only_the_items_on_the_topic(assistant, documents):
     assert_citations_resolve(answer, documents)
 
 
-@FOUND_GAP
 def test_county_teacher_exchange_measures_are_all_listed(assistant, documents):
     answer = assistant.ask("这个县在教师交流方面采取了哪些措施？")
     assert answer.found
