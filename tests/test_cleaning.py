@@ -27,6 +27,7 @@ from qa.cleaning import (
     join_page_markers,
     normalize_chars,
     normalize_text,
+    to_simplified,
 )
 from qa.ingest import ingest
 
@@ -194,6 +195,21 @@ def test_no_traditional_characters_left(seed_docs):
     for doc in seed_docs:
         assert t2s.convert(doc.text) == doc.text, doc.doc_id
     assert "教育局年度安全工作总结" in _text_of(seed_docs, "004")
+
+
+def test_character_table_converts_every_character_as_opencc_does():
+    """The t2s table is read from OpenCC's dictionary file, not asked of
+    OpenCC: it must give OpenCC's answer for every character it lists, and
+    text holding a phrase key still goes through OpenCC."""
+    t2s = opencc.OpenCC("t2s")
+    folder = Path(opencc.__file__).parent / "dictionary"
+    characters = [line.split("\t", 1)[0] for line in
+                  (folder / "TSCharacters.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(characters) > 4000
+    assert [to_simplified(c) for c in characters] == [t2s.convert(c) for c in characters]
+    line = "".join(characters[::7])
+    assert to_simplified(line) == t2s.convert(line)
+    assert to_simplified("他反覆說明乾燥的學校") == t2s.convert("他反覆說明乾燥的學校")
 
 
 def test_unrepairable_characters_stay_as_they_are(seed_docs):
