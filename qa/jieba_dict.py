@@ -71,9 +71,10 @@ def full_tokenizer() -> jieba.Tokenizer:
 
 
 def write_table(path: Path, freq: dict[str, int], total: int) -> None:
-    """Write the dict to ``path`` atomically (a temporary file renamed), and
-    remove tables of other keys; a cache that cannot be written is only
-    logged (the next process loads the dict again)."""
+    """Write the dict to ``path`` atomically (a temporary file renamed); a
+    cache that cannot be written is only logged (the next process loads the
+    dict again). Tables of other keys stay: checkouts with other policy
+    terms may share the cache."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,9 +91,6 @@ def write_table(path: Path, freq: dict[str, int], total: int) -> None:
         tmp.unlink(missing_ok=True)
         logger.warning("could not store jieba's dictionary in %s (%s); the next process loads it again", path, exc)
         return
-    for old in path.parent.glob("jieba-*.sqlite"):
-        if old != path:
-            old.unlink(missing_ok=True)
 
 
 class StoredWords:
