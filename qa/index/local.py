@@ -17,8 +17,8 @@ picked by size (``make_vector_index``, docs/scale.md):
 
 Loading memory-maps the vector file (``IO_FLAG_MMAP_IFC``) and the saved BM25
 matrix (read by ``qa.index.bm25_scores``: bm25s itself, and the numba and
-scipy it imports, load only when a write re-indexes); the first write copies the vectors into memory (a memory-mapped FAISS
-index cannot grow). Token lists stay in ``chunks.sqlite`` once saved: as
+scipy it imports, load only when a write re-indexes); the first write copies
+the vectors into memory (a memory-mapped FAISS index cannot grow). Token lists stay in ``chunks.sqlite`` once saved: as
 Python strings they would take ~10 GB at a million chunks. A write reads them
 back (interned) to rebuild the BM25 matrix; bm25s indexes a million chunks'
 tokens in about a minute, far below embedding cost.
