@@ -42,7 +42,7 @@ def test_reader_ranks_as_bm25s(saved):
     folder, built, queries = saved
     theirs = bm25s.BM25.load(str(folder), **BM25_FILES, mmap=True, show_progress=False)
     ours = BM25Scores.load(folder, BM25_FILES)
-    assert isinstance(ours.data, np.memmap) and ours.num_docs == built.scores["num_docs"] > 200
+    assert isinstance(ours.data, np.memmap) and ours.num_docs == built.scores["num_docs"] > 100
     mask = (np.arange(ours.num_docs) % 3 != 0).astype("float32")
     compared = 0
     for query in queries:
