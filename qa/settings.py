@@ -16,6 +16,8 @@ from qa.chunking import ChunkSettings
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: derived files kept between runs: the materialised model, encoder conversions, jieba's stored dictionary
+MODEL_CACHE = Path(os.environ.get("QA_MODEL_CACHE", "~/.cache/policy-qa/models")).expanduser()
 
 
 @dataclass(frozen=True)

@@ -3,37 +3,34 @@
 Documents and queries must pass through the same function, or BM25 matches
 nothing (bm25s' own splitter would keep a whole run of Chinese characters as
 one token). A small policy-term dictionary keeps terms such as 控辍保学 or
-两免一补 whole; stopwords are bm25s' Chinese list plus English ones, so an
-English query keeps only its content words.
+两免一补 whole (``qa.jieba_dict``, which also spares a query the load of
+jieba's dictionary); stopwords are bm25s' Chinese list plus English ones
+(``qa/data/stopwords.txt``), so an English query keeps only its content words.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import lru_cache
 from importlib import resources
 
-from bm25s.stopwords import STOPWORDS_CHINESE, STOPWORDS_EN
-
 from qa.cleaning import normalize_text
+from qa.jieba_dict import PolicyJieba
 
 _KEEP = re.compile(r"[\w\u3400-\u9fff%]")
 
 
 @lru_cache(maxsize=1)
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    with resources.as_file(resources.files("qa.data") / "policy_terms.txt") as path:
-        tokenizer.load_userdict(str(path))
-    tokenizer.initialize()
-    return tokenizer
+def _jieba() -> PolicyJieba:
+    return PolicyJieba()
 
 
-STOPWORDS = frozenset(STOPWORDS_CHINESE) | frozenset(STOPWORDS_EN)
+def _stopwords() -> frozenset[str]:
+    text = resources.files("qa.data").joinpath("stopwords.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+STOPWORDS = _stopwords()
 
 
 def tokenize(text: str, normalized: bool = False) -> list[str]:

@@ -235,6 +235,19 @@ def test_fast_simplification_equals_opencc_on_the_seeds_and_2000_random_mixes():
     assert differ > 1500  # the mixes really hold traditional text
 
 
+def test_character_table_converts_every_character_as_opencc_does():
+    """The t2s table is read from OpenCC's dictionary file, not asked of
+    OpenCC: it must give OpenCC's answer for every character it lists, and
+    text holding a phrase key still goes through OpenCC."""
+    t2s = opencc.OpenCC("t2s")
+    characters = _opencc_keys("TSCharacters.txt")
+    assert len(characters) > 4000
+    assert [to_simplified(c) for c in characters] == [t2s.convert(c) for c in characters]
+    line = "".join(characters[::7])
+    assert to_simplified(line) == t2s.convert(line)
+    assert to_simplified("他反覆說明乾燥的學校") == t2s.convert("他反覆說明乾燥的學校")
+
+
 def test_unrepairable_characters_stay_as_they_are(seed_docs):
     raw = _raw("004")
     cleaned = clean_text(raw)

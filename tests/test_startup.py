@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = {"torch", "sentence_transformers", "transformers", "openvino"}
 
 
-def _qa(*args: str, importtime: bool = False) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+def _qa(*args: str, importtime: bool = False, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", **extra_env}
     flags = ["-X", "importtime"] if importtime else []
     done = subprocess.run([sys.executable, *flags, "-m", "qa", *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=900)
@@ -48,6 +48,27 @@ def test_bm25_search_loads_no_model(built_index):
     assert "[1]" in done.stdout
     modules = _imported(done.stderr)
     assert "qa.retrieval" in modules and not modules & HEAVY, sorted(modules & HEAVY)
+    # the saved BM25 matrix is read without bm25s, whose import pulls numba and scipy
+    assert not modules & {"bm25s", "numba", "scipy"}, sorted(modules & {"bm25s", "numba", "scipy"})
+
+
+def test_bm25_search_reads_jiebas_dictionary_from_the_stored_table(built_index, tmp_path):
+    """The first process loads jieba's dictionary whole and stores it; the
+    next ones cut the query from the stored table (same results), and a
+    damaged table is stored again with a warning, not a crash."""
+    settings, _ = built_index
+    search = ["-v", "search", "教师交流", "--mode", "bm25", "--index", str(settings.index), "--json"]
+    loads = "loading jieba's whole dictionary"
+    first = _qa(*search, QA_TOKENIZER_CACHE=str(tmp_path))
+    assert loads in first.stderr
+    (table,) = tmp_path.glob("jieba-*.sqlite")
+    second = _qa(*search, QA_TOKENIZER_CACHE=str(tmp_path))
+    assert loads not in second.stderr and second.stdout == first.stdout
+    table.write_bytes(b"damaged" * 1000)
+    damaged = _qa(*search, QA_TOKENIZER_CACHE=str(tmp_path))
+    assert "unreadable" in damaged.stderr and loads in damaged.stderr and damaged.stdout == first.stdout
+    again = _qa(*search, QA_TOKENIZER_CACHE=str(tmp_path))
+    assert loads not in again.stderr and "unreadable" not in again.stderr and again.stdout == first.stdout
 
 
 def test_build_names_its_stages_and_keeps_library_debug_quiet(tmp_path):

@@ -16,8 +16,9 @@ picked by size (``make_vector_index``, docs/scale.md):
   vectors, so a delete rebuilds the graph from the remaining ones.
 
 Loading memory-maps the vector file (``IO_FLAG_MMAP_IFC``) and the saved BM25
-matrix; the first write copies the vectors into memory (a memory-mapped FAISS
-index cannot grow). Token lists stay in ``chunks.sqlite`` once saved: as
+matrix (read by ``qa.index.bm25_scores``: bm25s itself, and the numba and
+scipy it imports, load only when a write re-indexes); the first write copies
+the vectors into memory (a memory-mapped FAISS index cannot grow). Token lists stay in ``chunks.sqlite`` once saved: as
 Python strings they would take ~10 GB at a million chunks. A write reads them
 back (interned) to rebuild the BM25 matrix; bm25s indexes a million chunks'
 tokens in about a minute, far below embedding cost.
@@ -38,11 +39,11 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-import bm25s
 import faiss
 import numpy as np
 
 from qa.chunking import sentence_spans
+from qa.index.bm25_scores import BM25Scores
 from qa.index.fusion import rrf
 from qa.index.protocol import Filter
 from qa.models import Chunk
@@ -218,7 +219,8 @@ class LocalIndex:
         self._by_doc: dict[str, list[int]] = {}
         self._allowed_cache: dict[Filter, np.ndarray] = {}
         self._next_id = 0
-        self._bm25: bm25s.BM25 | None = None
+        self._bm25: BM25Scores | None = None  # what searches read: loaded, or taken from _bm25s
+        self._bm25s = None  # the bm25s.BM25 indexed in this process: what save writes
         self._bm25_ids = np.zeros(0, dtype="int64")
         # the chunks.sqlite this index was loaded from: tokens of loaded chunks stay there
         self._source: sqlite3.Connection | None = None
@@ -238,7 +240,7 @@ class LocalIndex:
             self._mapped = False
 
     def _changed(self) -> None:
-        self._bm25 = None
+        self._bm25 = self._bm25s = None
         self._allowed_cache.clear()
 
     def add(self, chunks: list[Chunk], vectors: np.ndarray, tokens: list[list[str]] | None = None,
@@ -387,14 +389,24 @@ class LocalIndex:
             else:
                 raise ValueError(f"the tokens of chunk {self._chunks[i].chunk_id} are missing from the loaded index")
 
-    def _bm25_index(self) -> bm25s.BM25:
-        if self._bm25 is None:
+    def _indexed_bm25(self):
+        """bm25s over every chunk's tokens (a loaded index that is saved
+        unchanged re-indexes its stored tokens too)."""
+        if self._bm25s is None:
+            import bm25s
+
             self._bm25_ids = np.asarray(sorted(self._chunks), dtype="int64")
             bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
             corpus = [tokens or ["<empty>"] for _, tokens in self._token_lists()]
             if corpus:
                 bm25.index(corpus, show_progress=False)
-            self._bm25 = bm25
+            self._bm25s = bm25
+        return self._bm25s
+
+    def _bm25_index(self) -> BM25Scores:
+        """The BM25 matrix searches read; call only when there are chunks."""
+        if self._bm25 is None:
+            self._bm25 = BM25Scores.of(self._indexed_bm25())
         return self._bm25
 
     def _allowed(self, where: Filter | None) -> np.ndarray | None:
@@ -429,19 +441,18 @@ class LocalIndex:
 
     def search_bm25(self, query: str, k: int, where: Filter | None = None) -> list[tuple[int, float]]:
         tokens = tokenize(query, normalized=True)
-        bm25 = self._bm25_index()
-        if not tokens or not len(self._bm25_ids):
+        if not tokens or not self._chunks:
             return []
+        bm25 = self._bm25_index()
         mask = None
         allowed = self._allowed(where)
         if allowed is not None:
             mask = np.isin(self._bm25_ids, allowed).astype("float32")
-        known = [t for t in tokens if t in bm25.vocab_dict]
+        known = [t for t in tokens if t in bm25.vocab]
         if not known:
             return []
-        k = min(k, len(self._bm25_ids))
-        docs, scores = bm25.retrieve([known], k=k, show_progress=False, weight_mask=mask, n_threads=0)
-        return [(int(self._bm25_ids[d]), float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        docs, scores = bm25.top_k(known, min(k, len(self._bm25_ids)), weight_mask=mask)
+        return [(int(self._bm25_ids[d]), float(s)) for d, s in zip(docs, scores) if s > 0]
 
     def search_dense(self, vector: np.ndarray, k: int, where: Filter | None = None) -> list[tuple[int, float]]:
         if not self._chunks:
@@ -546,7 +557,7 @@ class LocalIndex:
     def save(self, path: Path) -> None:
         faiss.write_index(self._vectors, str(path / VECTORS_FILE))
         if self._chunks:  # loading maps the matrix instead of re-indexing every token
-            self._bm25_index().save(str(path), **BM25_FILES, show_progress=False)
+            self._indexed_bm25().save(str(path), **BM25_FILES, show_progress=False)
         with sqlite3.connect(path / CHUNKS_FILE) as db:
             db.execute(
                 "CREATE TABLE chunks (id INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT, title TEXT,"
@@ -615,6 +626,6 @@ class LocalIndex:
         if index._vectors.ntotal != len(index._chunks):
             raise ValueError(f"{path}: {index._vectors.ntotal} vectors but {len(index._chunks)} chunks")
         if (path / BM25_FILES["params_name"]).is_file():
-            index._bm25 = bm25s.BM25.load(str(path), **BM25_FILES, mmap=mmap, show_progress=False)
+            index._bm25 = BM25Scores.load(path, BM25_FILES, mmap=mmap)
             index._bm25_ids = np.asarray(sorted(index._chunks), dtype="int64")
         return index
