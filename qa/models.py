@@ -70,8 +70,9 @@ class Chunk:
 class Hit:
     """A retrieved chunk with its fused score and rank (1-based).
 
-    ``also_in`` names the sources of other documents that publish the same
-    passage verbatim: it is shown once, and those documents still count."""
+    ``also_in`` names the sources of other retrieved documents that publish
+    the passage's text too (``qa.retrieval.collapse_copies``): it is shown
+    once, and those documents still count."""
 
     chunk: Chunk
     score: float

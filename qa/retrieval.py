@@ -2,8 +2,9 @@
 
 The query is normalised like the corpus (traditional -> simplified, pinyin and
 full-width forms), encoded once, and handed to the index backend, which fuses
-BM25 and dense rankings. Results repeating an earlier passage verbatim (the
-same report pasted on two sites) are dropped.
+BM25 and dense rankings. Results repeating an earlier passage (the same
+notice reposted by another office) are dropped; the documents that publish a
+result's text are named in its ``also_in``.
 """
 
 from __future__ import annotations
@@ -45,22 +46,51 @@ def _fingerprint(text: str) -> str:
     return re.sub(r"\W+", "", fold_width(text))[:200]
 
 
+#: share of a passage's character 8-grams another document must hold to publish it too
+COPY_SHARE = 0.95
+_SHINGLE = 8
+
+
+def _shingles(text: str) -> frozenset[str]:
+    chars = re.sub(r"\W+", "", fold_width(text))
+    return frozenset(chars[i:i + _SHINGLE] for i in range(max(1, len(chars) - _SHINGLE + 1)))
+
+
+def _published_in(passage: frozenset[str], document: set[str]) -> bool:
+    return len(passage & document) >= COPY_SHARE * len(passage)
+
+
 def collapse_copies(ranked: list, top_k: int) -> list[Hit]:
-    """The best ``top_k`` distinct passages: a passage repeated verbatim
-    (the same notice reposted by several sites or offices) is kept once, at
-    its best rank, with the other copies' sources in ``also_in``."""
-    hits: list[Hit] = []
-    first: dict[str, Hit] = {}
-    for chunk, score in ranked:
+    """The best ``top_k`` distinct passages. The same notice is often
+    reposted by several offices, cut into passages differently: a passage
+    whose text another candidate document also publishes (95% of its
+    8-grams, among that document's candidate passages) names that document
+    in ``also_in``, and a lower-ranked copy (each text in the other's
+    document, or the very same text) is dropped in favour of the first."""
+    shingles = [_shingles(chunk.text) for chunk, _ in ranked]
+    documents: dict[str, set[str]] = {}
+    for (chunk, _), grams in zip(ranked, shingles):
+        documents.setdefault(chunk.doc_id, set()).update(grams)
+    hits: list[tuple[Hit, frozenset[str]]] = []
+    fingerprints: set[str] = set()
+    for (chunk, score), grams in zip(ranked, shingles):
         key = _fingerprint(chunk.text)
-        hit = first.get(key)
-        if hit is not None:
-            if chunk.source != hit.chunk.source and chunk.source not in hit.also_in:
-                hit.also_in.append(chunk.source)
+        copy_of = next((hit for hit, hit_grams in hits if hit.chunk.doc_id != chunk.doc_id
+                        and _published_in(grams, documents[hit.chunk.doc_id])
+                        and _published_in(hit_grams, documents[chunk.doc_id])), None)
+        if key in fingerprints or copy_of is not None:
             continue
+        fingerprints.add(key)
         if len(hits) < top_k:
-            hits.append(first.setdefault(key, Hit(chunk, score, len(hits) + 1)))
-    return hits
+            hits.append((Hit(chunk, score, len(hits) + 1), grams))
+    sources: dict[str, str] = {}
+    for chunk, _ in ranked:
+        sources.setdefault(chunk.doc_id, chunk.source)
+    for hit, grams in hits:
+        hit.also_in = [source for doc_id, source in sources.items()
+                       if doc_id != hit.chunk.doc_id and source != hit.chunk.source
+                       and _published_in(grams, documents[doc_id])]
+    return [hit for hit, _ in hits]
 
 
 class Searcher:
