@@ -11,6 +11,18 @@ score outputs go under ``--out``.
     .venv/bin/python bench/milvus_parity.py --index index --milvus-uri http://127.0.0.1:19530 \\
         --sets /work/shared/eval/dev_questions.jsonl tests/data/own_questions.jsonl \\
         --score /work/shared/eval/score.py --out bench/results/milvus-parity
+
+With ``--score-answers score_answers.py`` it also runs ``python -m qa ask
+--batch SET --json`` (default settings) on both backends for every set and
+every ``--answer-sets`` file (answer-only sets, e.g. dev_unanswerable.jsonl)
+and scores the answers: answered with evidence, declined when not in the reports.
+
+A set with a corpus of its own (the NCP dev set of issue 9, scored with
+``--doc-match``) is a second run with its index, collection and ``--out``:
+
+    .venv/bin/python bench/milvus_parity.py --index /tmp/ncp --milvus-uri http://127.0.0.1:19530 \\
+        --milvus-collection ncp --sets /work/shared/eval/ncp/dev_questions.jsonl --doc-match \\
+        --score /work/shared/eval/score.py --out bench/results/milvus-parity/ncp
 """
 
 from __future__ import annotations
@@ -38,6 +50,28 @@ def _run(cmd: list[str], env: dict, out: Path) -> str:
     return done.stdout
 
 
+def _answers(args: argparse.Namespace, backends: dict[str, list[str]]) -> list[dict]:
+    """Answer-level figures of both backends with the default settings, from
+    score_answers.py's last line (answerable and unanswerable counts)."""
+    figures = []
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("QA_RERANK", None)
+    for qset in [*args.sets, *args.answer_sets]:
+        for backend, flags in backends.items():
+            name = f"{qset.stem}-{backend}-answers"
+            run = args.out / f"{name}.jsonl"
+            _run([sys.executable, "-m", "qa", "ask", "--batch", str(qset), "--json", *flags], env, run)
+            scored = _run([sys.executable, str(args.score_answers), str(qset), str(run)], env,
+                          args.out / f"{name}.score.txt")
+            found = re.search(r"answered with evidence ([\d.]+) \(n=(\d+)\), declined when not in the reports "
+                              r"([\d.]+) \(n=(\d+)\)", scored)
+            figures.append({"set": qset.name, "backend": backend,
+                            "answered": float(found.group(1)) if int(found.group(2)) else None,
+                            "declined": float(found.group(3)) if int(found.group(4)) else None,
+                            "n_answerable": int(found.group(2)), "n_none": int(found.group(4))})
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, required=True, help="the local index directory")
@@ -46,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", type=Path, nargs="+", required=True, help="question sets (JSONL)")
     parser.add_argument("--score", type=Path, required=True, help="score.py")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "milvus-parity")
+    parser.add_argument("--doc-match", action="store_true",
+                        help="score with score.py --doc-match (a hit counts only from the gold document)")
+    parser.add_argument("--score-answers", type=Path, help="score_answers.py: also compare answers (qa ask --batch)")
+    parser.add_argument("--answer-sets", type=Path, nargs="*", default=[],
+                        help="sets only answered, not searched (e.g. dev_unanswerable.jsonl)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -54,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "milvus": ["--backend", "milvus", "--milvus-uri", args.milvus_uri, "--milvus-collection", args.milvus_collection],
     }
     figures, rows = [], []
+    facts = machine()  # load average at the start, before this run's own load
     started = time.time()
     for qset in args.sets:
         for rerank in ("1", "0"):
@@ -63,14 +103,20 @@ def main(argv: list[str] | None = None) -> int:
                 run = args.out / f"{name}.jsonl"
                 _run([sys.executable, "-m", "qa", "search", "--batch", str(qset), "--top-k", "10", "--json", *flags],
                      env, run)
-                scored = _run([sys.executable, str(args.score), str(qset), str(run)], env, args.out / f"{name}.score.txt")
+                scored = _run([sys.executable, str(args.score), str(qset), str(run), *(["--doc-match"] * args.doc_match)],
+                              env, args.out / f"{name}.score.txt")
                 found = re.search(r"R@5=([\d.]+) MRR@10=([\d.]+)", scored)
                 r5, mrr = float(found.group(1)), float(found.group(2))
                 figures.append({"set": qset.name, "backend": backend, "rerank": rerank == "1", "R@5": r5, "MRR@10": mrr})
                 rows.append([qset.name, "on" if rerank == "1" else "off", backend, r5, mrr])
     table = md_table(["set", "sentence rerank", "backend", "R@5", "MRR@10"], rows)
-    write_results(args.out, "summary", {"machine": machine(), "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
-                                        "seconds": round(time.time() - started, 1), "figures": figures,
+    answers = _answers(args, backends) if args.score_answers else []
+    if answers:
+        table += "\n\n" + md_table(["set", "backend", "answered with evidence", "declined when not in the reports"],
+                                   [[a["set"], a["backend"], a["answered"], a["declined"]] for a in answers])
+    write_results(args.out, "summary", {"machine": facts, "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
+                                        "seconds": round(time.time() - started, 1), "figures": figures, "answers": answers,
+                                        "doc_match": args.doc_match, "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
                                         "command": " ".join(["bench/milvus_parity.py", *(argv or sys.argv[1:])])},
                   table)
     print(table)
