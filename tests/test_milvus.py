@@ -195,10 +195,11 @@ def _recall(questions, runs):
 
 def test_dev_and_own_sets_match_the_local_backend_with_the_sentence_rerank(milvus, searcher):
     """The same second stage on both backends: hybrid R@5 (the default) within
-    one question on the dev and own sets, first-stage modes close too. Issue 15
-    asked for 0.01; since issue 12's lead and 600-character chunks the own set
-    differs by one question in every mode (Milvus' jieba analyzer is not the
-    local tokenizer): 0.921 local, 0.905 Milvus."""
+    issue 15's 0.01 on the dev and own sets, first-stage modes close too. BM25
+    ranks alike (top-1 the same for nearly every question) only when the
+    served Milvus builds with the local k1/b: milvus-lite server used to drop
+    them (``index_build_params``) and ranked with 1.5/0.75, top-1 the same for
+    56 of 63 own questions and hybrid one own question apart."""
     settings, *_ = milvus
     remote = Searcher(settings)
     searcher_embedder = searcher.embedder
@@ -217,10 +218,10 @@ def test_dev_and_own_sets_match_the_local_backend_with_the_sentence_rerank(milvu
     finally:
         searcher.embedder = searcher_embedder
     print("R@5 local / milvus / top-1 overlap:", figures)
-    sizes = {name: len(read_questions(DATA / f"{name}.jsonl")[0]) for name in ("dev_questions", "own_questions")}
     for (name, mode), (r_local, r_milvus, top1) in figures.items():
-        one_question = 1 / sizes[name] + 0.0005  # the figures are rounded to 3 decimals
-        assert abs(r_local - r_milvus) <= (one_question if mode == "hybrid" else 0.1), (name, mode, figures)
+        assert abs(r_local - r_milvus) <= (0.01 if mode == "hybrid" else 0.1), (name, mode, figures)
+        if mode == "bm25":  # the analyzers differ only in symbol tokens and dictionary weights
+            assert top1 >= 0.95, (name, mode, figures)
     assert figures["dev_questions", "hybrid"][2] >= 0.9, figures
 
 

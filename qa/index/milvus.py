@@ -110,6 +110,16 @@ def analyzer_params() -> dict[str, Any]:
     }
 
 
+def index_build_params(**params: Any) -> dict[str, Any]:
+    """Index build parameters in both wire forms: pymilvus 3 sends each key
+    flat, which Milvus reads, while ``milvus-lite server`` 3.2 reads only the
+    legacy JSON ``params`` key and silently built with its defaults (BM25 k1
+    1.5, b 0.75 instead of the local backend's 0.9 / 0.4: a different BM25
+    ranking). Milvus merges a ``params`` key into the flat ones, so both
+    servers build the same index."""
+    return {**params, "params": dict(params)}
+
+
 def quote(value: str) -> str:
     """A Milvus string literal: double quotes, backslash and quote escaped,
     control characters dropped (they cannot appear in a filter)."""
@@ -209,13 +219,14 @@ class MilvusIndex:
                                      input_field_names=["search_text"], output_field_names=["sparse"]))
         params = self._client.prepare_index_params()
         if self.index_type == "HNSW":
-            params.add_index("dense", index_type="HNSW", metric_type="IP", params={"M": 16, "efConstruction": 200})
+            params.add_index("dense", index_type="HNSW", metric_type="IP",
+                             params=index_build_params(M=16, efConstruction=200))
         else:
             params.add_index("dense", index_type=self.index_type, metric_type="IP")
         from qa.index.local import BM25_B, BM25_K1  # the local backend's k1 and b (docs/retrieval.md)
 
         params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                         params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
+                         params=index_build_params(bm25_k1=BM25_K1, bm25_b=BM25_B))
         self._client.create_collection(self.collection, schema=schema, index_params=params,
                                        consistency_level="Strong")
         self._create_sentences()
