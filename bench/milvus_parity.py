@@ -22,12 +22,13 @@ A set with a corpus of its own (the NCP dev set of issue 9, scored with
 
     .venv/bin/python bench/milvus_parity.py --index /tmp/ncp --milvus-uri http://127.0.0.1:19530 \\
         --milvus-collection ncp --sets /work/shared/eval/ncp/dev_questions.jsonl --doc-match \\
-        --score /work/shared/eval/score.py --out bench/results/milvus-parity/ncp
+        --score /work/shared/eval/score.py --out bench/results/milvus-parity/ncp --gzip
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -50,6 +51,12 @@ def _run(cmd: list[str], env: dict, out: Path) -> str:
     return done.stdout
 
 
+def _gzip(path: Path) -> None:
+    """Replace a scored raw run by its .gz (NCP runs are ~5 MB each)."""
+    path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), mtime=0))
+    path.unlink()
+
+
 def _answers(args: argparse.Namespace, backends: dict[str, list[str]]) -> list[dict]:
     """Answer-level figures of both backends with the default settings, from
     score_answers.py's last line (answerable and unanswerable counts)."""
@@ -63,6 +70,8 @@ def _answers(args: argparse.Namespace, backends: dict[str, list[str]]) -> list[d
             _run([sys.executable, "-m", "qa", "ask", "--batch", str(qset), "--json", *flags], env, run)
             scored = _run([sys.executable, str(args.score_answers), str(qset), str(run)], env,
                           args.out / f"{name}.score.txt")
+            if args.gzip:
+                _gzip(run)
             found = re.search(r"answered with evidence ([\d.]+) \(n=(\d+)\), declined when not in the reports "
                               r"([\d.]+) \(n=(\d+)\)", scored)
             figures.append({"set": qset.name, "backend": backend,
@@ -85,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--score-answers", type=Path, help="score_answers.py: also compare answers (qa ask --batch)")
     parser.add_argument("--answer-sets", type=Path, nargs="*", default=[],
                         help="sets only answered, not searched (e.g. dev_unanswerable.jsonl)")
+    parser.add_argument("--gzip", action="store_true", help="keep the raw runs as .jsonl.gz once scored")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -105,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                      env, run)
                 scored = _run([sys.executable, str(args.score), str(qset), str(run), *(["--doc-match"] * args.doc_match)],
                               env, args.out / f"{name}.score.txt")
+                if args.gzip:
+                    _gzip(run)
                 found = re.search(r"R@5=([\d.]+) MRR@10=([\d.]+)", scored)
                 r5, mrr = float(found.group(1)), float(found.group(2))
                 figures.append({"set": qset.name, "backend": backend, "rerank": rerank == "1", "R@5": r5, "MRR@10": mrr})
