@@ -51,6 +51,18 @@ def _run(cmd: list[str], env: dict, out: Path) -> str:
     return done.stdout
 
 
+def _side_by_side(figures: list[dict], keys: tuple[str, ...], values: tuple[str, ...]) -> list[list]:
+    """One table row per ``keys`` with each value of both backends next to
+    each other (local first), ``-`` where a value does not apply."""
+    rows: dict[tuple, dict] = {}
+    for f in figures:
+        rows.setdefault(tuple(f[k] for k in keys), {})[f["backend"]] = f
+    show = {True: "on", False: "off"}
+    return [[show.get(k, k) if isinstance(k, bool) else k for k in key]
+            + ["-" if by[b][v] is None else by[b][v] for v in values for b in ("local", "milvus")]
+            for key, by in rows.items()]
+
+
 def _gzip(path: Path) -> None:
     """Replace a scored raw run by its .gz (NCP runs are ~5 MB each)."""
     path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes(), mtime=0))
@@ -102,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         "local": ["--index", str(args.index)],
         "milvus": ["--backend", "milvus", "--milvus-uri", args.milvus_uri, "--milvus-collection", args.milvus_collection],
     }
-    figures, rows = [], []
+    figures = []
     facts = machine()  # load average at the start, before this run's own load
     started = time.time()
     for qset in args.sets:
@@ -120,12 +132,13 @@ def main(argv: list[str] | None = None) -> int:
                 found = re.search(r"R@5=([\d.]+) MRR@10=([\d.]+)", scored)
                 r5, mrr = float(found.group(1)), float(found.group(2))
                 figures.append({"set": qset.name, "backend": backend, "rerank": rerank == "1", "R@5": r5, "MRR@10": mrr})
-                rows.append([qset.name, "on" if rerank == "1" else "off", backend, r5, mrr])
-    table = md_table(["set", "sentence rerank", "backend", "R@5", "MRR@10"], rows)
+    table = md_table(["set", "sentence rerank", "local R@5", "Milvus R@5", "local MRR@10", "Milvus MRR@10"],
+                     _side_by_side(figures, ("set", "rerank"), ("R@5", "MRR@10")))
     answers = _answers(args, backends) if args.score_answers else []
     if answers:
-        table += "\n\n" + md_table(["set", "backend", "answered with evidence", "declined when not in the reports"],
-                                   [[a["set"], a["backend"], a["answered"], a["declined"]] for a in answers])
+        table += "\n\n" + md_table(["set", "local answered with evidence", "Milvus answered with evidence",
+                                    "local declined when not in the reports", "Milvus declined when not in the reports"],
+                                   _side_by_side(answers, ("set",), ("answered", "declined")))
     write_results(args.out, "summary", {"machine": facts, "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
                                         "seconds": round(time.time() - started, 1), "figures": figures, "answers": answers,
                                         "doc_match": args.doc_match, "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
