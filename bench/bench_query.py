@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from baseline import Baseline, evidence_hit, fixed_chunks  # noqa: E402
-from common import free_port, machine, md_table, timed, wait_for_port, write_results  # noqa: E402
+from common import free_port, machine, md_table, stop, timed, wait_for_port, write_results  # noqa: E402
 
 from qa.answers import Assistant  # noqa: E402
 from qa.ingest import ingest  # noqa: E402
@@ -56,11 +56,7 @@ def cold_app(index: Path, runs: int, timeout: float = 240) -> dict:
             wait_for_port(port, proc, timeout)
             seconds.append(time.perf_counter() - start)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     return {"runs": runs, "median_s": round(sorted(seconds)[len(seconds) // 2], 2), "all_s": [round(s, 2) for s in seconds]}
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import free_port, machine, md_table, percentiles, wait_for_port, write_results  # noqa: E402
+from common import free_port, machine, md_table, percentiles, stop, wait_for_port, write_results  # noqa: E402
 
 QUERY = "教师交流的主要措施有哪些？"
 WARM_ASK = """
@@ -78,11 +78,7 @@ def app_ready(tree: Path, index: Path) -> float:
         wait_for_port(port, proc, 600)
         return time.perf_counter() - start
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def build_rate(tree: Path, corpus: Path) -> dict:

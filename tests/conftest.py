@@ -57,6 +57,16 @@ def _port_open(port: int) -> None:
         pass
 
 
+def _stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Ask a server this session started to end; kill it if it has not within ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _app_wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 240) -> None:
     _wait_until_serving(lambda: _port_open(port), proc, f"app.py on port {port}", timeout, 0.5)
 
@@ -103,11 +113,7 @@ def _app_serve(workdir: Path, log_name: str, **extra_env: str):
         _app_wait_for_port(port, proc)
         yield f"http://127.0.0.1:{port}/"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         log.close()
 
 
@@ -197,12 +203,7 @@ def milvus_server(tmp_path_factory):
         _wait_for_milvus(uri, proc)
         yield uri
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         log.close()
 
 
