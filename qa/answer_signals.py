@@ -9,7 +9,10 @@ the question so one scale fits every question:
   the question's best sentence and as a z-score within the question's
   similarity distribution;
 - lexical coverage of the question's content bigrams (folded width, case and
-  script, so half-width seeds and full-width NCP text match alike);
+  script, so half-width seeds and full-width NCP text match alike), also
+  weighted by how rare each bigram is among the candidates: the issuer and
+  topic a question names are in every retrieved sentence, the aspect it asks
+  about (最高, 强调, 遇到问题) only in the one that answers;
 - the retrieval rank of its passage;
 - for a number question (多少/几/how many), whether it holds a number with a unit.
 
@@ -43,7 +46,8 @@ _NUMBER_UNIT = re.compile(
 
 #: sentence features, in the order the sentence model's weights use them
 SENTENCE_FEATURES = ("sim", "sim_gap", "sim_z", "coverage", "coverage_gap", "inv_rank", "number_hit",
-                     "number_miss", "log_length", "context_coverage", "intro_coverage", "introduces")
+                     "number_miss", "log_length", "context_coverage", "intro_coverage", "introduces",
+                     "idf_coverage", "idf_coverage_gap")
 #: question features, in the order the found model's weights use them
 QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_z", "max_coverage",
                      "best_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match", "english")
@@ -68,6 +72,19 @@ def question_terms(question: str) -> set[str]:
 
 def coverage(terms: set[str], text: str) -> float:
     return len(terms & bigrams(text)) / len(terms) if terms else 0.0
+
+
+def idf_coverages(terms: set[str], texts: list[str]) -> list[float]:
+    """Coverage of ``terms`` in each text, each term weighted by its inverse
+    frequency among ``texts`` (the question's candidate sentences)."""
+    grams = [bigrams(text) & terms for text in texts]
+    df: dict[str, int] = {}
+    for found in grams:
+        for term in found:
+            df[term] = df.get(term, 0) + 1
+    weight = {term: math.log((len(texts) + 1) / (1 + df.get(term, 0))) for term in terms}
+    total = sum(weight.values()) or 1.0
+    return [sum(weight[term] for term in found) / total for found in grams]
 
 
 def has_number_unit(text: str) -> bool:
@@ -176,12 +193,14 @@ class SentenceSignals:
             sims = np.array([s.sim for s in spans])
             mean, std = sims.mean(), sims.std() + 1e-3
             top_sim, top_cov = sims.max(), max(s.coverage for s in spans)
-            for s in spans:
+            rare = idf_coverages(terms, [s.text for s in spans])
+            top_rare = max(rare)
+            for s, idf_cov in zip(spans, rare):
                 number = has_number_unit(s.text) if number_question else False
                 s.features = [s.sim, s.sim - top_sim, (s.sim - mean) / std, s.coverage, s.coverage - top_cov,
                               1.0 / s.rank, float(number_question and number),
                               float(number_question and not number), math.log(len(s.text)) / 5,
-                              *context[id(s)], float(introduces(s))]
+                              *context[id(s)], float(introduces(s)), idf_cov, idf_cov - top_rare]
         return Candidates(question, terms, spans, number_question)
 
 

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 NOT_FOUND = "未在报告中找到与“{q}”直接相关的内容。以下是最接近的段落，供参考："
 #: a fact answer adds runners-up while it stays within this many characters
-ANSWER_BUDGET = 180
+ANSWER_BUDGET = 200
 
 
 def _near_duplicate(text: str, chosen: list[Span]) -> bool:
