@@ -6,7 +6,11 @@ is fitted (``qa.answer_fit``) on one half of every set and answers the other
 half, then the other way round. Reported per set: share of answerable
 questions whose answer holds an evidence string (``found`` true), share of
 unanswerable ones declined, median answer length; scored like
-``score_answers.py``.
+``score_answers.py``. The sentence model also reranks retrieval
+(``qa/rerank.py``), so each half is searched with the model fitted on the other
+too: R@5 and MRR@10 of the answerable questions, scored like ``score.py``
+(``--doc-match`` for questions that name their document). The candidates the
+fit learns from were retrieved with the committed model's rerank.
 
     python bench/answer_cv.py --set index=../shared/eval/dev_questions.jsonl ... [--fit-on NAME,...]
 
@@ -30,7 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import machine, write_results  # noqa: E402
 from qa.answer_fit import collect, fit  # noqa: E402
 from qa.answers import Assistant  # noqa: E402
-from qa.evaluation import normalize_evidence as norm  # noqa: E402
+from qa.evaluation import is_relevant, normalize_evidence as norm  # noqa: E402
 from qa.questions import read_questions  # noqa: E402
 from qa.retrieval import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
@@ -67,7 +71,8 @@ def main() -> None:
                 assistants[index] = Assistant(settings, Searcher(settings))
             assistant = assistants[index]
             assistant.model = model
-            t = tally.setdefault(stem(spec), {"answered": [0, 0], "declined": [0, 0], "lengths": []})
+            t = tally.setdefault(stem(spec), {"answered": [0, 0], "declined": [0, 0], "lengths": [],
+                                              "retrieval": [0, 0.0, 0]})
             for q in read_questions(Path(path), need_relevance=False)[0]:
                 if half(q.id) != held_out:
                     continue
@@ -78,14 +83,22 @@ def main() -> None:
                 else:
                     t["answered"][0] += answer.found and any(norm(e) in norm(answer.answer) for e in q.evidence)
                     t["answered"][1] += 1
+                    hits = assistant.searcher.search(q.question, 10)
+                    rank = next((r for r, h in enumerate(hits, 1) if is_relevant(q, h.to_dict(), bool(q.doc))), None)
+                    t["retrieval"][0] += rank is not None and rank <= 5
+                    t["retrieval"][1] += 1 / rank if rank else 0.0
+                    t["retrieval"][2] += 1
                 if answer.found:
                     t["lengths"].append(len(answer.answer))
-    rows = ["| set | fitted on | answered with evidence | declined (none) | median chars |", "|---|---|---|---|---|"]
+    rows = ["| set | fitted on | answered with evidence | declined (none) | median chars | R@5 / MRR@10 |",
+            "|---|---|---|---|---|---|"]
     share = lambda k: f"{k[0] / k[1]:.3f} (n={k[1]})" if k[1] else "–"
     for name, t in tally.items():
         median = int(statistics.median(t["lengths"])) if t["lengths"] else 0
+        hits, rr, n = t["retrieval"]
+        retrieval = f"{hits / n:.3f} / {rr / n:.3f}" if n else "–"
         rows.append(f"| {name} | {'yes' if name in fit_on else 'no'} | {share(t['answered'])} | "
-                    f"{share(t['declined'])} | {median} |")
+                    f"{share(t['declined'])} | {median} | {retrieval} |")
     write_results(ROOT / "bench" / "results", args.name,
                   {"machine": machine(), "sets": args.set, "fit_on": sorted(fit_on), "tally": tally}, "\n".join(rows))
 

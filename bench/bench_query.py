@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def index_hybrid_rerank(q):
         ranked = index.search(q, vectors[q], depth, "hybrid")
-        searcher._rerank(index, ranked, vectors[q])
+        searcher.reranker.rerank(index, q, ranked, vectors[q])
     lat["index_hybrid_with_rerank"] = timed(index_hybrid_rerank, texts, r)
 
     # the baseline, built in this run from the same cleaned documents and model

@@ -1,8 +1,11 @@
 """Fusion and rerank settings on a built index, through the real ``Searcher``.
 
-Every question is encoded once; each setting of dense weight, rerank weight
-and RRF constant then re-ranks with the index's own BM25, vectors and
-sentence vectors. Scored like ``score.py`` (``--doc-match``: the passage must
+Every question is encoded once; each setting of the first stage (dense weight,
+RRF constant) and of the second (``qa/rerank.py``: the similarity and
+answer-sentence weights, its RRF constant) then ranks with the index's own
+BM25, vectors and sentence vectors. The answer-sentence model was fitted on
+the development sets, so on them its rows are in sample (``bench/answer_cv.py``
+gives the out-of-sample figure). Scored like ``score.py`` (``--doc-match``: the passage must
 come from the question's document, or name it in ``also_in``).
 
     python bench/fusion_grid.py /tmp/ncp ../shared/eval/ncp/dev_questions.jsonl --doc-match
@@ -67,19 +70,28 @@ def main() -> None:
     settings = Settings.from_env(index=args.index)
     searcher = Searcher(settings)
     searcher.embedder = CachedQueries(searcher.embedder, [q["question"] for q in questions])
-    rows = [["bm25", "", "", "", *evaluate(searcher, questions, "bm25", args.doc_match)],
-            ["dense", "", "", "", *evaluate(searcher, questions, "dense", args.doc_match)]]
-    for dense, rerank, k in itertools.product((0.3, 0.4, 0.5), (0.0, 0.3, 0.5, 0.6, 0.7), (10, 20, 60)):
-        searcher.settings = dataclasses.replace(settings, dense_weight=dense, rerank_weight=rerank, rrf_k=k,
-                                                rerank=rerank > 0)
-        rows.append(["hybrid", dense, rerank, k, *evaluate(searcher, questions, "hybrid", args.doc_match)])
+    rows = [["bm25", "", "", "", "", "", *evaluate(searcher, questions, "bm25", args.doc_match)],
+            ["dense", "", "", "", "", "", *evaluate(searcher, questions, "dense", args.doc_match)]]
+    # first stage: dense weight and RRF k (the grid of the first round, fusion-grid-*.md, chose 0.3 and 10);
+    # second stage (qa/rerank.py): similarity and answer-sentence weights (0 and 0: none) and its RRF k
+    for dense, k, similarity, evidence, rerank_k in itertools.product(
+            (settings.dense_weight,), (settings.rrf_k,), (0.0, 0.2, 0.3, 0.4, 0.6), (0.0, 0.4, 0.5, 0.6), (3, 10)):
+        if similarity + evidence >= 1 or (similarity == evidence == 0 and rerank_k != 3):
+            continue
+        searcher.settings = dataclasses.replace(settings, dense_weight=dense, rrf_k=k, rerank_weight=similarity,
+                                                evidence_weight=evidence, rerank_rrf_k=rerank_k,
+                                                rerank=similarity + evidence > 0)
+        rows.append(["hybrid", dense, k, similarity, evidence, rerank_k,
+                     *evaluate(searcher, questions, "hybrid", args.doc_match)])
         print(rows[-1], flush=True)
-    table = md_table(["mode", "dense weight", "rerank weight", "rrf k", "R@5", "MRR@10"], rows)
+    table = md_table(["mode", "dense weight", "rrf k", "similarity weight", "answer-sentence weight", "rerank rrf k",
+                      "R@5", "MRR@10"], rows)
     name = args.name or f"fusion-grid-{args.questions.stem}"
     write_results(ROOT / "bench" / "results", name, {"machine": machine(), "index": str(args.index),
                                                        "questions": str(args.questions), "doc_match": args.doc_match,
                                                        "defaults": {f: getattr(settings, f) for f in
-                                                                    ("dense_weight", "rerank_weight", "rrf_k")},
+                                                                    ("dense_weight", "rrf_k", "rerank_weight",
+                                                                    "evidence_weight", "rerank_rrf_k")},
                                                        "rows": rows}, table)
 
 

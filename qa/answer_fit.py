@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer_model import MODEL_FILE, AnswerModel, Logistic
-from qa.answer_signals import QUESTION_FEATURES, SENTENCE_FEATURES, SentenceSignals, fold, question_features
+from qa.answer_signals import QUESTION_FEATURES, SENTENCE_FEATURES, fold, question_features
 from qa.enumeration import list_match, question_enumeration
 from qa.questions import read_questions
 from qa.settings import Settings
@@ -60,7 +60,7 @@ def collect(spec: str, top_k: int = 6) -> list[Example]:
     path, _, flag = rest.partition(":")
     settings = replace(Settings.from_env(), index=Path(index))
     searcher = Searcher(settings)
-    signals = SentenceSignals(searcher)
+    signals = searcher.reranker.signals
     questions, problems = read_questions(Path(path), need_relevance=False)
     for problem in problems:
         logger.warning(problem)

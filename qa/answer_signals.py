@@ -4,8 +4,8 @@ Each sentence of the retrieved passages gets a few signals, all relative to
 the question so one scale fits every question:
 
 - its similarity to the question from the sentence vectors stored at build
-  time (``LocalIndex.sentence_similarities``; a backend without them, e.g.
-  Milvus, encodes the few candidate sentences on the fly), raw, as a gap to
+  time (the index's ``sentence_similarities``; an index built without them
+  has the few candidate sentences encoded on the fly), raw, as a gap to
   the question's best sentence and as a z-score within the question's
   similarity distribution;
 - lexical coverage of the question's content bigrams (folded width, case and
@@ -163,23 +163,31 @@ class SentenceSignals:
 
         return self.searcher.embedder.encode_queries([normalize_query(question)])[0]
 
-    def _similarities(self, chunk: Chunk, positions: list[int], texts: list[str], vector: np.ndarray) -> np.ndarray:
-        lookup = getattr(self.searcher.index, "sentence_similarities", None)
-        sims = lookup(chunk, vector) if lookup is not None else None
-        if sims is not None and positions and max(positions) < len(sims):
-            return np.asarray(sims, dtype="float64")[positions]
+    def _similarities(self, positions: list[int], texts: list[str], stored: np.ndarray | None,
+                      vector: np.ndarray) -> np.ndarray:
+        """The sentences' similarities from the stored ones, or encoded now
+        when the index keeps none for this chunk."""
+        if stored is not None and positions and max(positions) < len(stored):
+            return np.asarray(stored, dtype="float64")[positions]
         if not texts:
             return np.zeros(0)
         return self.searcher.embedder.encode_documents(texts) @ np.asarray(vector, dtype="float32")
 
-    def candidates(self, question: str, hits: list[Hit]) -> Candidates:
+    def candidates(self, question: str, hits: list[Hit], vector: np.ndarray | None = None,
+                   similarities: list[np.ndarray] | None = None) -> Candidates:
+        """``vector`` (the question's) and ``similarities`` (the index's
+        ``sentence_similarities`` of the hits) when the caller has them already."""
         terms = question_terms(question)
-        vector = self.query_vector(question)
+        vector = self.query_vector(question) if vector is None else vector
+        if similarities is None:
+            lookup = getattr(self.searcher.index, "sentence_similarities", None)
+            similarities = lookup([hit.chunk for hit in hits], vector) if lookup is not None and hits else None
         spans: list[Span] = []
         context: dict[int, tuple[float, float]] = {}  # id(span) -> (context coverage, intro coverage)
-        for hit in hits:
+        for n, hit in enumerate(hits):
             pairs = chunk_sentences(hit.chunk)
-            sims = self._similarities(hit.chunk, [i for i, _ in pairs], [s.text for _, s in pairs], vector)
+            stored = similarities[n] if similarities is not None else None
+            sims = self._similarities([i for i, _ in pairs], [s.text for _, s in pairs], stored, vector)
             heading = " ".join([hit.chunk.title, *hit.chunk.section])
             intro = 0.0
             for (_, span), sim in zip(pairs, sims):

@@ -27,8 +27,8 @@ import re
 
 import numpy as np
 
-from qa.answer_model import AnswerModel, default_model
-from qa.answer_signals import Candidates, SentenceSignals, Span, bigrams, introduces, question_features
+from qa.answer_model import AnswerModel
+from qa.answer_signals import Candidates, Span, bigrams, introduces, question_features
 from qa.enumeration import Enumeration, list_match, question_enumeration
 from qa.followup import resolve
 from qa.models import Answer, Citation, Hit
@@ -59,8 +59,19 @@ class Assistant:
                  model: AnswerModel | None = None):
         self.settings = settings or Settings.from_env()
         self.searcher = searcher or Searcher(self.settings)
-        self.model = model or default_model()
-        self.signals = SentenceSignals(self.searcher)
+        self.signals = self.searcher.reranker.signals
+        if model is not None:
+            self.model = model
+
+    @property
+    def model(self) -> AnswerModel:
+        """The sentence and found models; the sentence model also reranks the
+        searcher's candidates (``qa.rerank``), so both always use the same one."""
+        return self.searcher.reranker.model
+
+    @model.setter
+    def model(self, model: AnswerModel) -> None:
+        self.searcher.reranker.model = model
 
     def search_query(self, question: str, history: list[str] | None = None) -> str:
         """What to search for ``question`` after ``history`` (the app's

@@ -115,8 +115,10 @@ def is_relevant(question: Question, hit: Mapping[str, Any], doc_match: bool = Fa
     """Whether one retrieved passage answers the question: it contains an
     evidence string (normalized) or its chunk/doc id is listed in ``relevant``.
     With ``doc_match`` (score.py ``--doc-match``) it must also come from the
-    question's ``doc``."""
-    if doc_match and question.doc and question.doc not in str(hit.get("source", "")):
+    question's ``doc``: its source, or one of the documents that publish the
+    same passage (``also_in``)."""
+    if doc_match and question.doc and not any(question.doc in str(source) for source in
+                                              [hit.get("source", ""), *(hit.get("also_in") or [])]):
         return False
     if question.relevant:
         ids = set(question.relevant)

@@ -17,7 +17,6 @@ import time
 from qa.cleaning import fold_width, normalize_text
 from qa.embedding import get_embedder
 from qa.glossary import expand_english, is_english
-from qa.index.fusion import rrf
 from qa.index.protocol import MODES, Filter
 from qa.index.storage import current_version, open_current
 from qa.models import Hit
@@ -102,6 +101,7 @@ class Searcher:
         self._lock = threading.Lock()
         self._version = None
         self._embedder = None
+        self._reranker = None
         self._next_check = 0.0
         self.refresh()  # first: a missing or mismatched index is reported before the model loads
 
@@ -140,18 +140,15 @@ class Searcher:
         except Exception as exc:
             logger.warning("could not check the Milvus alias (%s); serving the loaded version", exc)
 
-    def _rerank(self, index, ranked: list, vector) -> list:
-        """Second stage over the fused candidates: rank by each passage's best
-        sentence similarity, fused with the first-stage rank (weight
-        ``rerank_weight``); measured in docs/retrieval.md."""
-        scores = index.sentence_scores([chunk for chunk, _ in ranked], vector) if ranked else None
-        if scores is None:
-            return ranked
-        by_sentence = sorted(range(len(ranked)), key=lambda i: -scores[i])
-        return [(ranked[i][0], score) for i, score in rrf(
-            [[(i, 0.0) for i in range(len(ranked))], [(i, 0.0) for i in by_sentence]],
-            [1 - self.settings.rerank_weight, self.settings.rerank_weight], self.settings.rrf_k,
-        )]
+    @property
+    def reranker(self):
+        """The second stage (``qa.rerank``), loaded at the first hybrid search:
+        a BM25 search never imports it."""
+        if self._reranker is None:
+            from qa.rerank import Reranker
+
+            self._reranker = Reranker(self)
+        return self._reranker
 
     def search(self, query: str, top_k: int | None = None, mode: str | None = None,
                where: Filter | None = None) -> list[Hit]:
@@ -168,5 +165,5 @@ class Searcher:
         ranked = index.search(lexical, vector, depth, mode, where,
                               dense_weight=self.settings.dense_weight, rrf_k=self.settings.rrf_k)
         if mode == "hybrid" and self.settings.rerank:
-            ranked = self._rerank(index, ranked, vector)
+            ranked = self.reranker.rerank(index, text, ranked, vector)
         return collapse_copies(ranked, top_k)

@@ -41,8 +41,12 @@ class Settings:
     #: reciprocal-rank constant: 10 lets the top ranks of each list count more than 60 or 20 did
     rrf_k: int = 10
     rerank: bool = True
-    #: weight of the best-sentence ranking in the second stage
-    rerank_weight: float = 0.6
+    #: second stage (qa/rerank.py): weight of the best-sentence-similarity ranking
+    rerank_weight: float = 0.3
+    #: second stage: weight of the most-probable-answer-sentence ranking (the first stage gets the rest)
+    evidence_weight: float = 0.5
+    #: second stage: reciprocal-rank constant; 3 lets each list's first places decide
+    rerank_rrf_k: int = 3
     batch_size: int = 16
     #: what runs the embedding model: auto (the faster of torch and openvino, measured once per
     #: machine: qa/encoder_probe.py), torch, or openvino (~3× faster on CPUs with bf16, docs/performance.md)

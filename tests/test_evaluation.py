@@ -221,8 +221,26 @@ def test_agrees_with_official_scorer_on_hand_made_run(tmp_path):
     assert (round(m.overall["R@5"], 3), round(m.overall["MRR@10"], 3)) == (r5, mrr) == (0.5, round((0.5 + 1 / 7 + 0.2) / 4, 3))
 
 
-def _official(questions: Path, run: Path) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, str(SCORE_PY), str(questions), str(run)],
+def test_doc_match_counts_a_passage_published_in_the_gold_document_like_score_py(tmp_path):
+    """--doc-match: the gold document may be the passage's source or one of the
+    documents that publish it too (``also_in``), in ``qa eval`` as in score.py."""
+    questions = [Question("a", "甲?", ["甲"], [], "ncp", "gold"), Question("b", "乙?", ["乙"], [], "ncp", "gold")]
+    rankings = {
+        "a": ranked({**hit("甲", "c1", doc_id="copy"), "also_in": ["other.txt", "gold.txt"]}),
+        "b": ranked({**hit("乙", "c2", doc_id="copy"), "also_in": ["other.txt"]}, hit("乙", "c3", doc_id="gold")),
+    }
+    qfile, rfile = tmp_path / "q.jsonl", tmp_path / "run.jsonl"
+    qfile.write_text("".join(json.dumps({"id": x.id, "question": x.question, "evidence": x.evidence, "kind": x.kind,
+                                         "doc": x.doc}, ensure_ascii=False) + "\n" for x in questions), encoding="utf-8")
+    rfile.write_text("".join(json.dumps({"id": k, "query": "", "results": v}, ensure_ascii=False) + "\n"
+                             for k, v in rankings.items()), encoding="utf-8")
+    r5, mrr = _official(qfile, rfile, "--doc-match")
+    m = evaluate_rankings(questions, rankings, doc_match=True)
+    assert (round(m.overall["R@5"], 3), round(m.overall["MRR@10"], 3)) == (r5, mrr) == (1.0, 0.75)
+
+
+def _official(questions: Path, run: Path, *flags: str) -> tuple[float, float]:
+    out = subprocess.run([sys.executable, str(SCORE_PY), str(questions), str(run), *flags],
                          capture_output=True, text=True, timeout=120)
     last = out.stdout.strip().splitlines()[-1]
     match = re.search(r"R@5=([\d.]+) MRR@10=([\d.]+)", last)

@@ -105,16 +105,17 @@ def test_delete_removes_a_document_everywhere(filled):
     assert index.stats()["chunks"] == 4
 
 
-def test_sentence_scores_are_each_chunks_best_sentence(filled):
+def test_sentence_similarities_are_each_chunks_sentences_in_order(filled):
     index, chunks, _ = filled
     query = vectors(1, seed=9)[0]
-    expected = [float((m @ query).max()) for m in sentence_vectors(chunks)]
+    expected = [m @ query for m in sentence_vectors(chunks)]
     picked = [chunks[4], chunks[0], chunks[2]]
-    scores = index.sentence_scores(picked, query)
-    assert scores is not None
-    assert list(scores) == pytest.approx([expected[4], expected[0], expected[2]], abs=1e-5)
+    sims = index.sentence_similarities(picked, query)
+    assert sims is not None and len(sims) == 3
+    for got, want in zip(sims, [expected[4], expected[0], expected[2]]):
+        assert list(got) == pytest.approx(list(want), abs=1e-5)
     index.delete(["a"])  # a deleted chunk has no sentences left
-    assert list(index.sentence_scores(chunks[:1], query)) == pytest.approx([-1.0])
+    assert [len(s) for s in index.sentence_similarities(chunks[:1], query)] == [0]
 
 
 def test_duplicate_ids_are_refused(filled):

@@ -154,23 +154,25 @@ def test_sentence_vectors_are_dropped_beyond_the_limit():
     index = LocalIndex(DIM, sentence_limit=100)
     sentences = [np.stack([v, v]) for v in clustered(80)]
     index.add(chunks(80), clustered(80), tokens=tokens(80), sentence_vectors=sentences)
-    assert index.sentence_scores(index.chunks()[:3], sentences[0][0]) is not None
+    assert index.sentence_similarities(index.chunks()[:3], sentences[0][0]) is not None
     assert index.wants_sentence_vectors(20) and not index.wants_sentence_vectors(21)
     index.add(chunks(40, start=80), clustered(40, seed=3), tokens=tokens(40, start=80),
               sentence_vectors=[np.stack([v]) for v in clustered(40, seed=3)])
-    assert index.sentence_scores(index.chunks()[:3], sentences[0][0]) is None
+    assert index.sentence_similarities(index.chunks()[:3], sentences[0][0]) is None
     assert index.stats()["sentence_vectors"] == 0
 
 
-def test_vectorised_sentence_scores_match_the_loop():
+def test_vectorised_sentence_similarities_match_the_loop():
     index = LocalIndex(DIM)
     rng = np.random.default_rng(0)
     sentences = [unit(rng.normal(size=(int(rng.integers(1, 6)), DIM))) for _ in range(50)]
     index.add(chunks(50), clustered(50), tokens=tokens(50), sentence_vectors=sentences)
     q = unit(rng.normal(size=(1, DIM)))[0]
     picked = [index.chunks()[i] for i in (5, 0, 49, 17)]
-    expected = [float(np.max(sentences[int(c.chunk_id[1:])] @ q)) for c in picked]
-    assert index.sentence_scores(picked, q) == pytest.approx(expected, abs=1e-6)
+    expected = [sentences[int(c.chunk_id[1:])] @ q for c in picked]
+    got = index.sentence_similarities(picked, q)
+    assert [len(g) for g in got] == [len(e) for e in expected]
+    assert np.concatenate(got) == pytest.approx(np.concatenate(expected), abs=1e-6)
 
 
 def test_calibration_on_query_vectors_reaches_the_target_and_is_saved(tmp_path):

@@ -26,7 +26,7 @@ tokens in about a minute, far below embedding cost.
 Sentence vectors for the reranker are kept only up to
 ``SENTENCE_VECTORS_MAX`` chunks: beyond, they would cost ~12 KB a chunk on
 disk and in RAM (tens of GB at a million chunks), so they are dropped and the
-reranker is skipped (``sentence_scores`` returns None).
+reranker is skipped (``sentence_similarities`` returns None).
 """
 
 from __future__ import annotations
@@ -499,35 +499,21 @@ class LocalIndex:
             raise ValueError(f"unknown search mode {mode!r} (use bm25, dense or hybrid)")
         return [(self._chunks[i], score) for i, score in ranked]
 
-    def sentence_scores(self, chunks: list[Chunk], vector: np.ndarray) -> np.ndarray | None:
-        """Best sentence similarity of each chunk to the query, or None when
-        the index holds no sentence vectors (built without them, or too big):
-        one matrix product over the candidates' stacked sentences, then a
-        per-chunk maximum."""
+    def sentence_similarities(self, chunks: list[Chunk], vector: np.ndarray) -> list[np.ndarray] | None:
+        """Similarity to the query of each chunk's sentences, in the order
+        stored at build time (``qa.chunking.chunk_sentences``; empty for a chunk
+        without any), or None when the index keeps no sentence vectors (built
+        without them, or too big): one matrix product over the candidates'
+        stacked sentences. The reranker and the answer layer judge passages by
+        their sentences."""
         if not self._sentences:
             return None
         empty = np.zeros((0, self.dim), dtype="float32")
         matrices = [self._sentences.get(self._by_chunk_id.get(c.chunk_id, -1), empty) for c in chunks]
-        sizes = np.fromiter((len(m) for m in matrices), dtype="int64", count=len(matrices))
-        scores = np.full(len(chunks), -1.0, dtype="float32")
-        present = sizes > 0
-        if not present.any():
-            return scores
-        stacked = np.concatenate([m for m in matrices if len(m)])
-        sims = stacked @ np.asarray(vector, dtype="float32").reshape(self.dim)
-        starts = np.concatenate([[0], np.cumsum(sizes[present])[:-1]])
-        scores[present] = np.maximum.reduceat(sims, starts)
-        return scores
-
-    # --- hook for the answer layer (issue 13) ---------------------------------
-    def sentence_similarities(self, chunk: Chunk, vector: np.ndarray) -> np.ndarray | None:
-        """Similarity of each of ``chunk``'s sentences (``qa.chunking.sentence_spans``
-        order, as stored at build time) to the query, or None when none are
-        stored: the answer layer picks and judges sentences by them."""
-        matrix = self._sentences.get(self._by_chunk_id.get(chunk.chunk_id, -1))
-        if matrix is None:
-            return None
-        return matrix @ np.asarray(vector, dtype="float32").reshape(self.dim)
+        if not any(len(m) for m in matrices):
+            return [np.zeros(0, dtype="float32") for _ in chunks]
+        sims = np.concatenate(matrices) @ np.asarray(vector, dtype="float32").reshape(self.dim)
+        return np.split(sims, np.cumsum([len(m) for m in matrices])[:-1])
 
     def stats(self) -> dict[str, Any]:
         kind = _kind_of(self._vectors)

@@ -14,7 +14,7 @@
 
 * The sentence-level rerank has what the local backend has: every
   sentence's vector, in a second collection ``<collection>_s`` keyed by chunk
-  id; ``sentence_scores`` fetches the candidates' sentences in one query.
+  id; ``sentence_similarities`` fetches the candidates' sentences in one query.
 
 ``uri`` is a file path ending in ``.db`` (embedded milvus-lite, one process
 per data file) or ``http(s)://host:19530`` (a Milvus standalone or cluster).
@@ -438,24 +438,26 @@ class MilvusIndex:
         # RRFRanker sums 1/(k+rank); the local backend weights each list 0.5
         return [(c, 0.5 * s) for c, s in self._hits(result)]
 
-    def sentence_scores(self, chunks: list[Chunk], vector: np.ndarray) -> np.ndarray | None:
-        """Best sentence similarity of each chunk to the query (-1 for a chunk
-        without sentences), as the local backend computes it; None when this
-        version has no sentence collection (built before it existed)."""
+    def sentence_similarities(self, chunks: list[Chunk], vector: np.ndarray) -> list[np.ndarray] | None:
+        """Similarity to the query of each chunk's sentences in stored order
+        (empty for a chunk without any), as the local backend computes it; None
+        when this version has no sentence collection (built before it existed)."""
         if not self._has_sentences:
             return None
         ids = list(dict.fromkeys(c.chunk_id for c in chunks))
-        best: dict[str, float] = {}
-        query = np.asarray(vector, dtype="float32").reshape(self.dim)
+        stored: dict[str, dict[int, list[float]]] = {}
         for start in range(0, len(ids), BATCH):
             rows = self._client.query(self.sentences, filter=f"chunk_id in [{', '.join(map(quote, ids[start:start + BATCH]))}]",
-                                      output_fields=["chunk_id", "vec"], limit=MAX_LIMIT)
-            if not rows:
-                continue
-            sims = np.asarray([r["vec"] for r in rows], dtype="float32") @ query
-            for row, sim in zip(rows, sims.tolist()):
-                best[row["chunk_id"]] = max(best.get(row["chunk_id"], -1.0), sim)
-        return np.asarray([best.get(c.chunk_id, -1.0) for c in chunks], dtype="float32")
+                                      output_fields=["sid", "chunk_id", "vec"], limit=MAX_LIMIT)
+            for row in rows or []:
+                stored.setdefault(row["chunk_id"], {})[int(row["sid"].rpartition("#")[2])] = row["vec"]
+        query = np.asarray(vector, dtype="float32").reshape(self.dim)
+        out = []
+        for chunk in chunks:
+            rows = stored.get(chunk.chunk_id, {})
+            matrix = np.asarray([rows[n] for n in sorted(rows)], dtype="float32").reshape(len(rows), self.dim)
+            out.append(matrix @ query)
+        return out
 
     def stats(self) -> dict[str, Any]:
         n = len(self)

@@ -1,0 +1,48 @@
+"""The second stage (qa/rerank.py) on the real seeds, index and model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+QUESTION = "What was built in the first phase of relocating the No. 1 middle school?"
+EVIDENCE = "一期工程六栋学生宿舍楼"
+
+
+@pytest.fixture()
+def stage(searcher):
+    """Runs a search under other second-stage settings, then restores them."""
+    saved = searcher.settings
+
+    def run(**settings):
+        searcher.settings = dataclasses.replace(saved, **settings)
+        return searcher.search(QUESTION, top_k=3)
+
+    yield run
+    searcher.settings = saved
+
+
+def _first(hits) -> str:
+    return hits[0].chunk.text.replace("\n", "")
+
+
+def test_the_answer_sentence_lifts_the_passage_that_holds_the_answer(stage):
+    """d25 of the dev set: the passage on the No. 1 middle school's first phase
+    is ranked 3rd by best sentence similarity alone (the stage before), first
+    once the answer-sentence ranking takes part (the defaults)."""
+    assert EVIDENCE in _first(stage())
+    before = stage(evidence_weight=0.0, rerank_weight=0.6, rerank_rrf_k=10)
+    assert EVIDENCE not in _first(before) and any(EVIDENCE in h.chunk.text.replace("\n", "") for h in before)
+
+
+def test_answers_and_the_rerank_use_one_sentence_model(assistant):
+    """bench/answer_cv.py swaps the model per fold: the searcher must rank with
+    the same one the answer layer judges with."""
+    model = assistant.model
+    try:
+        replacement = dataclasses.replace(model)
+        assistant.model = replacement
+        assert assistant.searcher.reranker.model is replacement
+    finally:
+        assistant.model = model
