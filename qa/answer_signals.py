@@ -50,7 +50,8 @@ SENTENCE_FEATURES = ("sim", "sim_gap", "sim_z", "coverage", "coverage_gap", "inv
                      "idf_coverage", "idf_coverage_gap")
 #: question features, in the order the found model's weights use them
 QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_z", "max_coverage",
-                     "best_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match", "english")
+                     "best_context_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match",
+                     "english")
 
 
 def fold(text: str) -> str:
@@ -216,13 +217,19 @@ def question_features(cands: Candidates, best: Span, list_match: float = 0.0) ->
     """Signals that the best sentence answers the question: its probability,
     its similarity (raw and relative), the question's best similarity and
     coverage, whether the dense and lexical signals agree on one passage, and
-    how much of the question the best passages mention at all; for a list
+    how much of the question the best passages mention at all. A question
+    names its document (年份, issuer, region), which the title and headings
+    hold rather than the sentence, so the best sentence's coverage and the
+    passages' are counted with them; for a list
     question, how well an enumeration's introduction matches it
     (``qa.enumeration.list_match``)."""
     spans = cands.spans
     by_sim = max(spans, key=lambda s: s.sim)
     by_cov = max(spans, key=lambda s: s.coverage)
+    best_passages = {id(s.chunk): s.chunk for s in spans if s.rank <= 3}.values()
+    mentioned = " ".join([*(f"{c.title} {' '.join(c.section)}" for c in best_passages),
+                          *(s.text for s in spans if s.rank <= 3)])
     return [best.prob, best.sim, best.features[2], by_sim.sim, by_sim.features[2], by_cov.coverage,
-            best.coverage, float(by_sim.chunk.chunk_id == by_cov.chunk.chunk_id), 1.0 / best.rank,
-            coverage(cands.terms, " ".join(s.text for s in spans if s.rank <= 3)), list_match,
-            float(is_english(cands.question))]
+            best.features[SENTENCE_FEATURES.index("context_coverage")],
+            float(by_sim.chunk.chunk_id == by_cov.chunk.chunk_id), 1.0 / best.rank,
+            coverage(cands.terms, mentioned), list_match, float(is_english(cands.question))]

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-KNOWN_KINDS = {"fact", "list", "paraphrase", "english", "traditional", "cleaning", "draft", "negative", "none", "ncp"}
+KNOWN_KINDS = {"fact", "list", "paraphrase", "english", "traditional", "number", "cleaning", "draft", "negative", "none",
+               "ncp"}
 
 
 @dataclass
