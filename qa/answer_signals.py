@@ -25,6 +25,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -59,9 +60,17 @@ def fold(text: str) -> str:
     return normalize_text(text).lower()
 
 
-def bigrams(text: str) -> set[str]:
-    chars = re.sub(r"[^\w\u3400-\u9fff]", "", fold(text))
+def _word_chars(folded: str) -> str:
+    """A folded text's word characters, the material of its bigrams."""
+    return re.sub(r"[^\w\u3400-\u9fff]", "", folded)
+
+
+def _pairs(chars: str) -> set[str]:
     return {chars[i:i + 2] for i in range(len(chars) - 1)}
+
+
+def bigrams(text: str) -> set[str]:
+    return _pairs(_word_chars(fold(text)))
 
 
 def question_terms(question: str) -> set[str]:
@@ -72,24 +81,31 @@ def question_terms(question: str) -> set[str]:
 
 
 def coverage(terms: set[str], text: str) -> float:
-    return len(terms & bigrams(text)) / len(terms) if terms else 0.0
+    return share(terms, bigrams(text))
 
 
-def idf_coverages(terms: set[str], texts: list[str]) -> list[float]:
-    """Coverage of ``terms`` in each text, each term weighted by its inverse
-    frequency among ``texts`` (the question's candidate sentences)."""
-    grams = [bigrams(text) & terms for text in texts]
+def share(terms: set[str], grams: set[str]) -> float:
+    """Share of ``terms`` among a text's bigrams."""
+    return len(terms & grams) / len(terms) if terms else 0.0
+
+
+def idf_coverages(terms: set[str], grams: list[set[str]]) -> list[float]:
+    """Coverage of ``terms`` in each of several texts' bigrams, each term
+    weighted by its inverse frequency among them (the question's candidate
+    sentences)."""
+    found = [g & terms for g in grams]
     df: dict[str, int] = {}
-    for found in grams:
-        for term in found:
+    for hits in found:
+        for term in hits:
             df[term] = df.get(term, 0) + 1
-    weight = {term: math.log((len(texts) + 1) / (1 + df.get(term, 0))) for term in terms}
+    weight = {term: math.log((len(grams) + 1) / (1 + df.get(term, 0))) for term in terms}
     total = sum(weight.values()) or 1.0
-    return [sum(weight[term] for term in found) / total for found in grams]
+    return [sum(weight[term] for term in hits) / total for hits in found]
 
 
-def has_number_unit(text: str) -> bool:
-    return bool(_NUMBER_UNIT.search(fold(text)))
+def has_number_unit(folded: str) -> bool:
+    """Whether a folded text holds a number with its unit."""
+    return bool(_NUMBER_UNIT.search(folded))
 
 
 #: a numbered heading's marker: 一、 （一） 1、 1. 一是
@@ -102,12 +118,24 @@ def introduces(span: "Span") -> bool:
     """A heading (``四、实施援企稳岗政策。``), an introduction that ends in a
     colon, or the document's title: it names a topic and says nothing about
     it, so it is stated with the sentence that follows it."""
-    text = fold(span.text).strip()
-    if text.endswith(":") or text == fold(span.chunk.title).strip():
+    text = span.folded.strip()
+    if text.endswith(":") or text == _folded_title(span.chunk.title):
         return True
     if len(text) <= HEADING_CHARS and _HEADING_MARK.match(text):
         return True
-    return display(span.text.strip()) in {display(label) for label in span.chunk.section}
+    return display(span.text.strip()) in _displayed(tuple(span.chunk.section))
+
+
+@lru_cache(maxsize=4096)
+def _displayed(section: tuple[str, ...]) -> frozenset[str]:
+    """A section path's labels as displayed (computed once per path: every
+    sentence of every candidate passage asks)."""
+    return frozenset(display(label) for label in section)
+
+
+@lru_cache(maxsize=4096)
+def _folded_title(title: str) -> str:
+    return fold(title).strip()
 
 
 @dataclass
@@ -123,6 +151,19 @@ class Span:
     coverage: float = 0.0
     features: list[float] = field(default_factory=list)
     prob: float = 0.0
+
+    # the matching forms, computed once: several signals read them
+    @cached_property
+    def folded(self) -> str:
+        return fold(self.text)
+
+    @cached_property
+    def chars(self) -> str:
+        return _word_chars(self.folded)
+
+    @cached_property
+    def grams(self) -> set[str]:
+        return _pairs(self.chars)
 
 
 def chunk_sentences(chunk: Chunk) -> list[tuple[int, Span]]:
@@ -190,22 +231,26 @@ class SentenceSignals:
             stored = similarities[n] if similarities is not None else None
             sims = self._similarities([i for i, _ in pairs], [s.text for _, s in pairs], stored, vector)
             heading = " ".join([hit.chunk.title, *hit.chunk.section])
+            heading_chars = _word_chars(fold(heading))
+            heading_grams = _pairs(heading_chars)
             intro = 0.0
             for (_, span), sim in zip(pairs, sims):
-                span.rank, span.sim, span.coverage = hit.rank, float(sim), coverage(terms, span.text)
-                context[id(span)] = (coverage(terms, f"{heading} {span.text}"), intro)
+                span.rank, span.sim, span.coverage = hit.rank, float(sim), share(terms, span.grams)
+                # the bigrams of "heading sentence": both texts' and the one across the seam
+                seam = {heading_chars[-1] + span.chars[0]} if heading_chars and span.chars else set()
+                context[id(span)] = (share(terms, heading_grams | span.grams | seam), intro)
                 if introduces(span):
-                    intro = coverage(terms, span.text)
+                    intro = span.coverage
                 spans.append(span)
         number_question = bool(NUMBER_QUESTION.search(question))
         if spans:
             sims = np.array([s.sim for s in spans])
             mean, std = sims.mean(), sims.std() + 1e-3
             top_sim, top_cov = sims.max(), max(s.coverage for s in spans)
-            rare = idf_coverages(terms, [s.text for s in spans])
+            rare = idf_coverages(terms, [s.grams for s in spans])
             top_rare = max(rare)
             for s, idf_cov in zip(spans, rare):
-                number = has_number_unit(s.text) if number_question else False
+                number = has_number_unit(s.folded) if number_question else False
                 s.features = [s.sim, s.sim - top_sim, (s.sim - mean) / std, s.coverage, s.coverage - top_cov,
                               1.0 / s.rank, float(number_question and number),
                               float(number_question and not number), math.log(len(s.text)) / 5,

@@ -14,6 +14,8 @@ import re
 import threading
 import time
 
+import numpy as np
+
 from qa.cleaning import fold_width, normalize_text
 from qa.embedding import get_embedder
 from qa.glossary import expand_english, is_english
@@ -41,8 +43,9 @@ def normalize_query(query: str) -> str:
     return text[:MAX_QUERY_CHARS]
 
 
-def _fingerprint(text: str) -> str:
-    return re.sub(r"\W+", "", fold_width(text))[:200]
+def _letters(text: str) -> str:
+    """A passage's characters as copies are compared: width folded, no punctuation or space."""
+    return re.sub(r"\W+", "", fold_width(text))
 
 
 #: share of a passage's character 8-grams another document must hold to publish it too
@@ -50,12 +53,22 @@ COPY_SHARE = 0.95
 _SHINGLE = 8
 
 
-def _shingles(text: str) -> frozenset[str]:
-    chars = re.sub(r"\W+", "", fold_width(text))
-    return frozenset(chars[i:i + _SHINGLE] for i in range(max(1, len(chars) - _SHINGLE + 1)))
+#: one multiplier per position of an 8-gram: its characters hash to one 64-bit number
+_SHINGLE_WEIGHTS = np.array([pow(1_000_003, k, 2**64) for k in range(_SHINGLE)], dtype=np.uint64)
 
 
-def _published_in(passage: frozenset[str], document: set[str]) -> bool:
+def _shingles(chars: str) -> frozenset[int]:
+    """The character 8-grams of a passage's ``_letters`` as 64-bit hashes:
+    numpy hashes 30 candidates' in a few milliseconds less than Python builds
+    their substrings."""
+    codes = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < _SHINGLE:
+        codes = np.concatenate([codes, np.zeros(_SHINGLE - len(codes), dtype=np.uint64)])
+    windows = np.lib.stride_tricks.sliding_window_view(codes, _SHINGLE)
+    return frozenset((windows * _SHINGLE_WEIGHTS).sum(axis=1, dtype=np.uint64).tolist())
+
+
+def _published_in(passage: frozenset[int], document: set[int]) -> bool:
     return len(passage & document) >= COPY_SHARE * len(passage)
 
 
@@ -66,14 +79,15 @@ def collapse_copies(ranked: list, top_k: int) -> list[Hit]:
     8-grams, among that document's candidate passages) names that document
     in ``also_in``, and a lower-ranked copy (each text in the other's
     document, or the very same text) is dropped in favour of the first."""
-    shingles = [_shingles(chunk.text) for chunk, _ in ranked]
-    documents: dict[str, set[str]] = {}
+    letters = [_letters(chunk.text) for chunk, _ in ranked]
+    shingles = [_shingles(chars) for chars in letters]
+    documents: dict[str, set[int]] = {}
     for (chunk, _), grams in zip(ranked, shingles):
         documents.setdefault(chunk.doc_id, set()).update(grams)
-    hits: list[tuple[Hit, frozenset[str]]] = []
+    hits: list[tuple[Hit, frozenset[int]]] = []
     fingerprints: set[str] = set()
-    for (chunk, score), grams in zip(ranked, shingles):
-        key = _fingerprint(chunk.text)
+    for (chunk, score), grams, chars in zip(ranked, shingles, letters):
+        key = chars[:200]
         copy_of = next((hit for hit, hit_grams in hits if hit.chunk.doc_id != chunk.doc_id
                         and _published_in(grams, documents[hit.chunk.doc_id])
                         and _published_in(hit_grams, documents[chunk.doc_id])), None)
