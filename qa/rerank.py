@@ -16,9 +16,17 @@ constant so that each list's first places count most:
   name an issuer and a topic that many notices share; this list prefers the
   passage that holds the aspect asked about.
 
+The answer-sentence model leans on the question's words. A question whose
+words no candidate sentence covers well, with its passage's title and
+headings (``paraphrase_coverage``: a colloquial
+paraphrase, "学校的头儿是怎么选出来的？") gets the paraphrase weights instead,
+where the similarity list leads.
+
 Weights and constant: ``Settings.rerank_weight`` (similarity),
-``evidence_weight`` (answer sentence), ``rerank_rrf_k``; measured in
-docs/retrieval.md. An index without sentence vectors skips the second stage.
+``evidence_weight`` (answer sentence), ``paraphrase_rerank_weight``,
+``paraphrase_evidence_weight``, ``paraphrase_coverage``, ``rerank_rrf_k``;
+measured in docs/retrieval.md. An index without sentence vectors skips the
+second stage.
 """
 
 from __future__ import annotations
@@ -26,9 +34,12 @@ from __future__ import annotations
 import numpy as np
 
 from qa.answer_model import AnswerModel, default_model
-from qa.answer_signals import SentenceSignals
+from qa.answer_signals import SENTENCE_FEATURES, SentenceSignals
 from qa.index.fusion import rrf
 from qa.models import Chunk, Hit
+
+
+CONTEXT_COVERAGE = SENTENCE_FEATURES.index("context_coverage")
 
 
 class Reranker:
@@ -40,15 +51,18 @@ class Reranker:
         self.model: AnswerModel = default_model()
 
     def best_answer_sentence(self, question: str, ranked: list[tuple[Chunk, float]], vector: np.ndarray,
-                             similarities: list[np.ndarray]) -> list[float]:
-        """Each candidate's highest sentence probability (0 without sentences)."""
+                             similarities: list[np.ndarray]) -> tuple[list[float], float]:
+        """Each candidate's highest sentence probability (0 without sentences),
+        and the best coverage of the question's words by any candidate sentence
+        with its passage's title and headings (a question names its document)."""
         hits = [Hit(chunk, score, rank) for rank, (chunk, score) in enumerate(ranked, 1)]
         cands = self.signals.candidates(question, hits, vector, similarities)
         best: dict[str, float] = {}
         if cands.spans:
             for span, p in zip(cands.spans, self.model.sentence.prob(cands.matrix())):
                 best[span.chunk.chunk_id] = max(best.get(span.chunk.chunk_id, 0.0), float(p))
-        return [best.get(chunk.chunk_id, 0.0) for chunk, _ in ranked]
+        covered = max((span.features[CONTEXT_COVERAGE] for span in cands.spans), default=0.0)
+        return [best.get(chunk.chunk_id, 0.0) for chunk, _ in ranked], covered
 
     def rerank(self, index, question: str, ranked: list[tuple[Chunk, float]],
                vector: np.ndarray) -> list[tuple[Chunk, float]]:
@@ -60,10 +74,11 @@ class Reranker:
         rankings = [order, sorted(order, key=lambda i: -best_sim[i])]
         settings = self.searcher.settings
         similarity, evidence = settings.rerank_weight, settings.evidence_weight
-        weights = [1.0 - similarity - evidence, similarity]
         if evidence > 0:
-            best = self.best_answer_sentence(question, ranked, vector, similarities)
+            best, covered = self.best_answer_sentence(question, ranked, vector, similarities)
             rankings.append(sorted(order, key=lambda i: -best[i]))
-            weights.append(evidence)
+            if covered < settings.paraphrase_coverage:
+                similarity, evidence = settings.paraphrase_rerank_weight, settings.paraphrase_evidence_weight
+        weights = [1.0 - similarity - evidence, similarity, evidence][:len(rankings)]
         fused = rrf([[(i, 0.0) for i in ranking] for ranking in rankings], weights, settings.rerank_rrf_k)
         return [(ranked[i][0], score) for i, score in fused]

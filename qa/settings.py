@@ -45,6 +45,11 @@ class Settings:
     rerank_weight: float = 0.3
     #: second stage: weight of the most-probable-answer-sentence ranking (the first stage gets the rest)
     evidence_weight: float = 0.5
+    #: second stage: a question no candidate sentence (with its title and headings) covers to this
+    #: share of its words is a paraphrase, ranked with the two weights below instead
+    paraphrase_coverage: float = 0.35
+    paraphrase_rerank_weight: float = 0.6
+    paraphrase_evidence_weight: float = 0.2
     #: second stage: reciprocal-rank constant; 3 lets each list's first places decide
     rerank_rrf_k: int = 3
     batch_size: int = 16

@@ -15,9 +15,9 @@ def stage(searcher):
     """Runs a search under other second-stage settings, then restores them."""
     saved = searcher.settings
 
-    def run(**settings):
+    def run(question: str = QUESTION, top_k: int = 3, **settings):
         searcher.settings = dataclasses.replace(saved, **settings)
-        return searcher.search(QUESTION, top_k=3)
+        return searcher.search(question, top_k=top_k)
 
     yield run
     searcher.settings = saved
@@ -34,6 +34,15 @@ def test_the_answer_sentence_lifts_the_passage_that_holds_the_answer(stage):
     assert EVIDENCE in _first(stage())
     before = stage(evidence_weight=0.0, rerank_weight=0.6, rerank_rrf_k=10)
     assert EVIDENCE not in _first(before) and any(EVIDENCE in h.chunk.text.replace("\n", "") for h in before)
+
+
+def test_a_colloquial_paraphrase_is_ranked_by_similarity(stage):
+    """o32 of the own set shares almost no word with its passage (剥离教育债务 for
+    欠下的钱打算怎么处理): the answer-sentence ranking, which leans on the
+    question's words, pushes it out of the top 5; the paraphrase weights keep it in."""
+    question, evidence = "教育系统欠下的钱打算怎么处理？", "剥离教育债务"
+    assert any(evidence in h.chunk.text for h in stage(question, top_k=5))
+    assert not any(evidence in h.chunk.text for h in stage(question, top_k=5, paraphrase_coverage=0.0))
 
 
 def test_answers_and_the_rerank_use_one_sentence_model(assistant):
