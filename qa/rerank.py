@@ -17,10 +17,10 @@ constant so that each list's first places count most:
   passage that holds the aspect asked about.
 
 The answer-sentence model leans on the question's words. A question whose
-words no candidate sentence covers well, with its passage's title and
-headings (``paraphrase_coverage``: a colloquial
-paraphrase, "学校的头儿是怎么选出来的？") gets the paraphrase weights instead,
-where the similarity list leads.
+words no candidate sentence covers well, even with its passage's title and
+headings (``paraphrase_coverage``), is a colloquial paraphrase
+("教育系统欠下的钱打算怎么处理？" for 剥离教育债务): it gets the paraphrase
+weights instead, where the similarity list leads.
 
 Weights and constant: ``Settings.rerank_weight`` (similarity),
 ``evidence_weight`` (answer sentence), ``paraphrase_rerank_weight``,
