@@ -49,6 +49,8 @@ _NUMBER_UNIT = re.compile(
 SENTENCE_FEATURES = ("sim", "sim_gap", "sim_z", "coverage", "coverage_gap", "inv_rank", "number_hit",
                      "number_miss", "log_length", "context_coverage", "intro_coverage", "introduces",
                      "idf_coverage", "idf_coverage_gap")
+#: where a sentence's coverage with its passage's title and headings sits among them
+CONTEXT_COVERAGE = SENTENCE_FEATURES.index("context_coverage")
 #: question features, in the order the found model's weights use them
 QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_z", "max_coverage",
                      "best_context_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match",
@@ -221,9 +223,8 @@ class SentenceSignals:
         ``sentence_similarities`` of the hits) when the caller has them already."""
         terms = question_terms(question)
         vector = self.query_vector(question) if vector is None else vector
-        if similarities is None:
-            lookup = getattr(self.searcher.index, "sentence_similarities", None)
-            similarities = lookup([hit.chunk for hit in hits], vector) if lookup is not None and hits else None
+        if similarities is None and hits:
+            similarities = self.searcher.index.sentence_similarities([hit.chunk for hit in hits], vector)
         spans: list[Span] = []
         context: dict[int, tuple[float, float]] = {}  # id(span) -> (context coverage, intro coverage)
         for n, hit in enumerate(hits):
@@ -275,6 +276,6 @@ def question_features(cands: Candidates, best: Span, list_match: float = 0.0) ->
     mentioned = " ".join([*(f"{c.title} {' '.join(c.section)}" for c in best_passages),
                           *(s.text for s in spans if s.rank <= 3)])
     return [best.prob, best.sim, best.features[2], by_sim.sim, by_sim.features[2], by_cov.coverage,
-            best.features[SENTENCE_FEATURES.index("context_coverage")],
+            best.features[CONTEXT_COVERAGE],
             float(by_sim.chunk.chunk_id == by_cov.chunk.chunk_id), 1.0 / best.rank,
             coverage(cands.terms, mentioned), list_match, float(is_english(cands.question))]

@@ -34,12 +34,9 @@ from __future__ import annotations
 import numpy as np
 
 from qa.answer_model import AnswerModel, default_model
-from qa.answer_signals import SENTENCE_FEATURES, SentenceSignals
+from qa.answer_signals import CONTEXT_COVERAGE, SentenceSignals
 from qa.index.fusion import rrf
 from qa.models import Chunk, Hit
-
-
-CONTEXT_COVERAGE = SENTENCE_FEATURES.index("context_coverage")
 
 
 class Reranker:

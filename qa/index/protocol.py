@@ -70,6 +70,12 @@ class Index(Protocol):
     def chunks(self) -> list[Chunk]:
         """All stored chunks in insertion order."""
 
+    def sentence_similarities(self, chunks: list[Chunk], vector: np.ndarray) -> list[np.ndarray] | None:
+        """Similarity to the query of each chunk's sentences in stored order
+        (``qa.chunking.chunk_sentences``; empty for a chunk without any), or
+        None when the index keeps no sentence vectors: the second stage and
+        the answer layer judge passages by their sentences."""
+
     def save(self, path: Path) -> None:
         """Write the whole index into the empty directory ``path``."""
 
