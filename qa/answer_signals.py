@@ -31,7 +31,7 @@ import numpy as np
 
 from qa.chunking import sentence_spans
 from qa.cleaning import normalize_text
-from qa.glossary import expand_english, is_english
+from qa.glossary import expand_english, in_official_words, is_english
 from qa.outline import CN_NUM, display
 from qa.models import Chunk, Hit
 
@@ -75,10 +75,15 @@ def bigrams(text: str) -> set[str]:
     return _pairs(_word_chars(fold(text)))
 
 
-def question_terms(question: str) -> set[str]:
+def question_terms(question: str, colloquial: frozenset[str] = frozenset()) -> set[str]:
     """Character bigrams of the question's content (question words removed);
-    an English question contributes its glossary terms."""
-    text = expand_english(question) if is_english(question) else _QUESTION_WORDS.sub(" ", fold(question))
+    an English question contributes its glossary terms, a colloquial phrase
+    the reports' word for it (``colloquial``: the phrases to translate, as
+    ``Searcher.colloquial``)."""
+    if is_english(question):
+        text = expand_english(question)
+    else:
+        text = _QUESTION_WORDS.sub(" ", fold(in_official_words(question, colloquial)))
     return {b for part in text.split() for b in bigrams(part)}
 
 
@@ -221,7 +226,7 @@ class SentenceSignals:
                    similarities: list[np.ndarray] | None = None) -> Candidates:
         """``vector`` (the question's) and ``similarities`` (the index's
         ``sentence_similarities`` of the hits) when the caller has them already."""
-        terms = question_terms(question)
+        terms = question_terms(question, self.searcher.colloquial)
         vector = self.query_vector(question) if vector is None else vector
         if similarities is None and hits:
             similarities = self.searcher.index.sentence_similarities([hit.chunk for hit in hits], vector)

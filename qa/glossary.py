@@ -1,31 +1,89 @@
-"""English questions over Chinese reports: BM25 needs Chinese words.
+"""Questions in words the reports never use: BM25 needs the reports' words.
 
-The dense side is multilingual and understands English by itself; BM25 does
-not. A curated glossary of policy vocabulary (data/glossary_en_zh.tsv) turns
-the English words of a query into the Chinese terms the reports use. General
-word-by-word dictionaries were measured not to help (docs/retrieval.md): they
-flood the query with senses the reports never use.
+- English: the dense side is multilingual and understands English by itself;
+  BM25 does not. A curated glossary of policy vocabulary
+  (data/glossary_en_zh.tsv) turns the English words of a query into the
+  Chinese terms the reports use. General word-by-word dictionaries were
+  measured not to help (docs/retrieval.md): they flood the query with senses
+  the reports never use.
+- Colloquial Chinese: a parent asks about 娃娃 and 乱收钱, the report says
+  学生 and 乱收费. A second glossary (data/glossary_colloquial_zh.tsv, written
+  from general knowledge of spoken and official usage, not from any question
+  set) adds the official terms to the query's words; the question keeps its
+  own words too, since many of them are the reports' already.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
+def _entries(name: str) -> list[tuple[str, str]]:
+    """A glossary file's ``phrase<TAB>terms`` lines."""
+    text = (resources.files("qa.data") / name).read_text(encoding="utf-8")
+    return [tuple(part.strip() for part in line.split("\t", 1))
+            for line in text.splitlines() if line.strip() and not line.startswith("#") and "\t" in line]
+
+
 @lru_cache(maxsize=1)
 def glossary() -> list[tuple[str, str]]:
     """Entries longest phrase first, so "junior middle school" wins over "school"."""
-    entries = []
-    text = (resources.files("qa.data") / "glossary_en_zh.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line.strip() and not line.startswith("#") and "\t" in line:
-            english, chinese = line.split("\t", 1)
-            entries.append((_stem_phrase(english), chinese.strip()))
+    entries = [(_stem_phrase(english), chinese) for english, chinese in _entries("glossary_en_zh.tsv")]
     return sorted(entries, key=lambda e: -len(e[0]))
+
+
+@lru_cache(maxsize=1)
+def colloquial_glossary() -> list[tuple[str, str]]:
+    """Entries longest phrase first, so 乱收钱 wins over 收钱."""
+    return sorted(_entries("glossary_colloquial_zh.tsv"), key=lambda e: -len(e[0]))
+
+
+def foreign_phrases(texts: Iterable[str]) -> frozenset[str]:
+    """The colloquial glossary's phrases that none of ``texts`` (a corpus)
+    uses. Only those are translated: a word the reports use themselves is
+    already theirs (补贴 and 食堂 in a health notice, 老师 in a school report)."""
+    corpus = "\n".join(texts)
+    return frozenset(phrase for phrase, _ in colloquial_glossary() if phrase not in corpus)
+
+
+def _colloquial(query: str, phrases: frozenset[str] | None) -> list[tuple[str, str]]:
+    """The glossary entries a query uses, longest first, each phrase once
+    (乱收钱 consumes 收钱); ``phrases`` limits them (``foreign_phrases``)."""
+    found, text = [], query
+    for phrase, official in colloquial_glossary():
+        if phrase in text and (phrases is None or phrase in phrases):
+            found.append((phrase, official))
+            text = text.replace(phrase, " ")
+    return found
+
+
+def expand_colloquial(query: str, phrases: frozenset[str] | None = None) -> str:
+    """The reports' terms for the colloquial phrases of a Chinese query,
+    leaving out those the query has already (empty when none is found)."""
+    terms = [t for _, official in _colloquial(query, phrases) for t in official.split() if t not in query]
+    return " ".join(dict.fromkeys(terms))
+
+
+def in_official_words(query: str, phrases: frozenset[str] | None = None) -> str:
+    """A Chinese query with each colloquial phrase replaced by the reports'
+    most usual term for it: the words a sentence that answers it would use."""
+    for phrase, official in _colloquial(query, phrases):
+        query = query.replace(phrase, f" {official.split()[0]} ")
+    return query
+
+
+def lexical_query(query: str, phrases: frozenset[str] | None = None) -> str:
+    """What BM25 reads for a query: an English query's glossary terms, or a
+    Chinese query with its colloquial phrases' terms added."""
+    if is_english(query):
+        return expand_english(query)
+    extra = expand_colloquial(query, phrases)
+    return f"{query} {extra}" if extra else query
 
 
 def _stem(word: str) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.cleaning import fold_width, normalize_text
 from qa.embedding import get_embedder
-from qa.glossary import expand_english, is_english
+from qa.glossary import foreign_phrases, lexical_query
 from qa.index.protocol import MODES, Filter
 from qa.index.storage import current_version, open_current
 from qa.models import Hit
@@ -116,6 +116,7 @@ class Searcher:
         self._version = None
         self._embedder = None
         self._reranker = None
+        self._foreign: tuple[object, frozenset[str]] | None = None
         self._next_check = 0.0
         self.refresh()  # first: a missing or mismatched index is reported before the model loads
 
@@ -155,6 +156,15 @@ class Searcher:
             logger.warning("could not check the Milvus alias (%s); serving the loaded version", exc)
 
     @property
+    def colloquial(self) -> frozenset[str]:
+        """The colloquial phrases this index's reports never use, the ones a
+        query has translated (``qa.glossary``); found once per index version."""
+        index = self.index
+        if self._foreign is None or self._foreign[0] is not index:
+            self._foreign = (index, foreign_phrases(chunk.text for chunk in index.chunks()))
+        return self._foreign[1]
+
+    @property
     def reranker(self):
         """The second stage (``qa.rerank``), loaded at the first hybrid search:
         a BM25 search never imports it."""
@@ -175,7 +185,7 @@ class Searcher:
         vector = self.embedder.encode_queries([text])[0] if mode != "bm25" else None
         index = self.index  # one consistent version for this query, even during a swap
         depth = max(self.settings.candidates, top_k * 3)
-        lexical = expand_english(text) if is_english(text) else text
+        lexical = lexical_query(text, self.colloquial)
         ranked = index.search(lexical, vector, depth, mode, where,
                               dense_weight=self.settings.dense_weight, rrf_k=self.settings.rrf_k)
         if mode == "hybrid" and self.settings.rerank:

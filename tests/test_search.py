@@ -108,3 +108,19 @@ def test_cli_batch_search(built_index, tmp_path):
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert [line["id"] for line in lines] == ["a", "b"]
     assert all(len(line["results"]) == 10 for line in lines)
+
+
+@pytest.mark.parametrize("question, evidence", [
+    # tests/data/colloquial2_questions.jsonl d39 and d23, written by someone who never saw the glossary
+    ("穷人家的女娃上职校，帮了多少个？", "资助贫困家庭女童3500人就读职业学校"),
+    ("学校看大门的那间屋子有没有统一的标准？", "积极推动校园门卫室标准化建设"),
+])
+def test_colloquial_question_finds_the_passage_in_the_reports_words(searcher, question, evidence):
+    """Neither question shares its key words with its passage (女娃/女童,
+    职校/职业学校, 看大门/门卫室): the colloquial glossary gives BM25 the
+    reports' words."""
+    from qa.glossary import lexical_query
+
+    assert lexical_query(question, searcher.colloquial) != question
+    hits = searcher.search(question, 5)
+    assert any(evidence in hit.chunk.text for hit in hits)
