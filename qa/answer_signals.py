@@ -31,7 +31,7 @@ import numpy as np
 
 from qa.chunking import sentence_spans
 from qa.cleaning import normalize_text
-from qa.glossary import expand_english, in_official_words, is_english
+from qa.glossary import colloquial_share, expand_english, in_official_words, is_english
 from qa.outline import CN_NUM, display
 from qa.models import Chunk, Hit
 
@@ -54,7 +54,7 @@ CONTEXT_COVERAGE = SENTENCE_FEATURES.index("context_coverage")
 #: question features, in the order the found model's weights use them
 QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_z", "max_coverage",
                      "best_context_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match",
-                     "english")
+                     "english", "colloquial")
 
 
 def fold(text: str) -> str:
@@ -195,6 +195,7 @@ class Candidates:
     terms: set[str]
     spans: list[Span]
     number_question: bool
+    colloquial: float = 0.0  # share of the question in colloquial phrases (``qa.glossary``)
 
     def matrix(self) -> np.ndarray:
         return np.array([s.features for s in self.spans], dtype="float64").reshape(len(self.spans),
@@ -226,7 +227,8 @@ class SentenceSignals:
                    similarities: list[np.ndarray] | None = None) -> Candidates:
         """``vector`` (the question's) and ``similarities`` (the index's
         ``sentence_similarities`` of the hits) when the caller has them already."""
-        terms = question_terms(question, self.searcher.colloquial)
+        foreign = self.searcher.colloquial
+        terms = question_terms(question, foreign)
         vector = self.query_vector(question) if vector is None else vector
         if similarities is None and hits:
             similarities = self.searcher.index.sentence_similarities([hit.chunk for hit in hits], vector)
@@ -261,7 +263,7 @@ class SentenceSignals:
                               1.0 / s.rank, float(number_question and number),
                               float(number_question and not number), math.log(len(s.text)) / 5,
                               *context[id(s)], float(introduces(s)), idf_cov, idf_cov - top_rare]
-        return Candidates(question, terms, spans, number_question)
+        return Candidates(question, terms, spans, number_question, colloquial_share(question, foreign))
 
 
 def question_features(cands: Candidates, best: Span, list_match: float = 0.0) -> list[float]:
@@ -283,4 +285,4 @@ def question_features(cands: Candidates, best: Span, list_match: float = 0.0) ->
     return [best.prob, best.sim, best.features[2], by_sim.sim, by_sim.features[2], by_cov.coverage,
             best.features[CONTEXT_COVERAGE],
             float(by_sim.chunk.chunk_id == by_cov.chunk.chunk_id), 1.0 / best.rank,
-            coverage(cands.terms, mentioned), list_match, float(is_english(cands.question))]
+            coverage(cands.terms, mentioned), list_match, float(is_english(cands.question)), cands.colloquial]

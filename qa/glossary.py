@@ -69,6 +69,12 @@ def expand_colloquial(query: str, phrases: frozenset[str] | None = None) -> str:
     return " ".join(dict.fromkeys(terms))
 
 
+def colloquial_share(query: str, phrases: frozenset[str] | None = None) -> float:
+    """How much of a query is colloquial phrases (their share of its
+    characters): the answer signals of such a question read differently."""
+    return sum(len(phrase) for phrase, _ in _colloquial(query, phrases)) / max(1, len(query.strip()))
+
+
 def in_official_words(query: str, phrases: frozenset[str] | None = None) -> str:
     """A Chinese query with each colloquial phrase replaced by the reports'
     most usual term for it: the words a sentence that answers it would use."""

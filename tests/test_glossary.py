@@ -100,3 +100,11 @@ def test_colloquial_glossary_is_not_written_from_the_questions():
                  for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     shared = {phrase for phrase, _ in colloquial_glossary() if len(phrase) >= 4 and any(phrase in q for q in questions)}
     assert not shared - REVIEWED_COLLOQUIAL, shared - REVIEWED_COLLOQUIAL
+
+
+def test_colloquial_share_is_the_part_of_the_question_translated():
+    from qa.glossary import colloquial_share
+
+    assert colloquial_share("学校乱收钱的事怎么管？") == len("乱收钱") / len("学校乱收钱的事怎么管？")
+    assert colloquial_share("全县初中教师学历合格率达到多少？") == 0.0
+    assert colloquial_share("学校乱收钱的事怎么管？", frozenset()) == 0.0  # the reports say 乱收钱 themselves
