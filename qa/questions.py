@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KNOWN_KINDS = {"fact", "list", "paraphrase", "english", "traditional", "number", "cleaning", "draft", "negative", "none",
-               "ncp"}
+               "ncp", "colloquial"}
 
 
 @dataclass
