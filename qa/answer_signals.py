@@ -211,7 +211,7 @@ class SentenceSignals:
     def query_vector(self, question: str) -> np.ndarray:
         from qa.retrieval import normalize_query
 
-        return self.searcher.embedder.encode_queries([normalize_query(question)])[0]
+        return self.searcher.query_vector(normalize_query(question))
 
     def _similarities(self, positions: list[int], texts: list[str], stored: np.ndarray | None,
                       vector: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.cleaning import fold_width, normalize_text
 from qa.embedding import get_embedder
-from qa.glossary import foreign_phrases, lexical_query
+from qa.glossary import foreign_phrases, in_official_words, lexical_query
 from qa.index.protocol import MODES, Filter
 from qa.index.storage import current_version, open_current
 from qa.models import Hit
@@ -155,6 +155,18 @@ class Searcher:
         except Exception as exc:
             logger.warning("could not check the Milvus alias (%s); serving the loaded version", exc)
 
+    def query_vector(self, text: str) -> np.ndarray:
+        """A normalised query's vector. A colloquial question is encoded as
+        asked and in the reports' words (``qa.glossary.in_official_words``),
+        the two averaged: the encoder knows 娃娃, but 学生 sits nearer the
+        reports' sentences, and the asked form keeps what the glossary
+        leaves out (docs/retrieval.md, "Colloquial questions")."""
+        official = in_official_words(text, self.colloquial)
+        if official == text:
+            return self.embedder.encode_queries([text])[0]
+        both = self.embedder.encode_queries([text, official]).sum(axis=0)
+        return (both / np.linalg.norm(both)).astype("float32")
+
     @property
     def colloquial(self) -> frozenset[str]:
         """The colloquial phrases this index's reports never use, the ones a
@@ -182,7 +194,7 @@ class Searcher:
         top_k = max(1, int(top_k or self.settings.top_k))
         text = normalize_query(query)
         self._follow()
-        vector = self.embedder.encode_queries([text])[0] if mode != "bm25" else None
+        vector = self.query_vector(text) if mode != "bm25" else None
         index = self.index  # one consistent version for this query, even during a swap
         depth = max(self.settings.candidates, top_k * 3)
         lexical = lexical_query(text, self.colloquial)

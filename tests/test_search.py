@@ -124,3 +124,19 @@ def test_colloquial_question_finds_the_passage_in_the_reports_words(searcher, qu
     assert lexical_query(question, searcher.colloquial) != question
     hits = searcher.search(question, 5)
     assert any(evidence in hit.chunk.text for hit in hits)
+
+
+def test_colloquial_query_vector_averages_the_asked_and_the_reports_words(searcher):
+    import numpy as np
+
+    from qa.glossary import in_official_words
+
+    plain = "全县初中教师学历合格率达到多少？"
+    assert np.allclose(searcher.query_vector(plain), searcher.embedder.encode_queries([plain])[0])
+    asked = "穷人家的女娃上职校，帮了多少个？"
+    official = in_official_words(asked, searcher.colloquial)
+    assert official != asked
+    both = searcher.embedder.encode_queries([asked, official]).sum(axis=0)
+    vector = searcher.query_vector(asked)
+    assert np.allclose(vector, both / np.linalg.norm(both), atol=1e-5)
+    assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
