@@ -15,6 +15,7 @@ from typing import Callable
 
 from qa.chunking import CHUNKER_VERSION, chunk_documents, chunk_sentences
 from qa.embedding import get_embedder
+from qa.glossary import glossary_version, used_phrases
 from qa.index.local import LocalIndex, probe_phrases, search_text
 from qa.index.storage import IndexMismatch, build_lock, load_index, read_manifest, write_version
 from qa.ingest import corpus_files, file_hash, ingest
@@ -227,6 +228,8 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
                 "documents": documents,
                 "chunks": len(all_chunks),
                 "failed": failed,
+                "colloquial": {"glossary": glossary_version(),
+                               "used": used_phrases([chunk.text for chunk in all_chunks])},
             }
             if versions is None:
                 write_version(settings.index, index, new_manifest)

@@ -18,7 +18,7 @@ import numpy as np
 
 from qa.cleaning import fold_width, normalize_text
 from qa.embedding import get_embedder
-from qa.glossary import foreign_phrases, in_official_words, lexical_query
+from qa.glossary import foreign_phrases, glossary_version, in_official_words, lexical_query, used_phrases
 from qa.index.protocol import MODES, Filter
 from qa.index.storage import current_version, open_current
 from qa.models import Hit
@@ -170,10 +170,16 @@ class Searcher:
     @property
     def colloquial(self) -> frozenset[str]:
         """The colloquial phrases this index's reports never use, the ones a
-        query has translated (``qa.glossary``); found once per index version."""
-        index = self.index
+        query has translated (``qa.glossary``): read from the version's
+        manifest, where the build records the phrases its reports use."""
+        index, manifest = self.index, self.manifest
         if self._foreign is None or self._foreign[0] is not index:
-            self._foreign = (index, foreign_phrases(chunk.text for chunk in index.chunks()))
+            stored = manifest.get("colloquial") or {}
+            if stored.get("glossary") == glossary_version():
+                used = stored["used"]
+            else:  # an index built before the glossary, or with another one
+                used = used_phrases([chunk.text for chunk in index.chunks()])
+            self._foreign = (index, foreign_phrases(used))
         return self._foreign[1]
 
     @property

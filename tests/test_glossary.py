@@ -69,10 +69,11 @@ def test_colloquial_phrases_become_the_reports_words():
 def test_only_phrases_the_reports_never_use_are_translated(searcher):
     """A word the corpus uses is the corpus's own word: translating it would
     trade a match for a guess (老师 in the seeds, 补贴 in a health notice)."""
-    from qa.glossary import foreign_phrases, lexical_query
+    from qa.glossary import foreign_phrases, lexical_query, used_phrases
 
-    assert "补贴" not in foreign_phrases(["对一线医务人员发放临时性工作补贴"])
-    assert "补贴" in foreign_phrases(["学校食堂"])
+    assert "补贴" in used_phrases(["对一线医务人员发放临时性工作补贴"])
+    assert "补贴" not in foreign_phrases(used_phrases(["对一线医务人员发放临时性工作补贴"]))
+    assert "补贴" in foreign_phrases(used_phrases(["学校食堂"]))
     assert "老师" not in searcher.colloquial  # the seed reports say 老师 too
     assert "娃娃" in searcher.colloquial
     assert lexical_query("老师的业务水平怎么提高？", searcher.colloquial) == "老师的业务水平怎么提高？"
@@ -108,3 +109,30 @@ def test_colloquial_share_is_the_part_of_the_question_translated():
     assert colloquial_share("学校乱收钱的事怎么管？") == len("乱收钱") / len("学校乱收钱的事怎么管？")
     assert colloquial_share("全县初中教师学历合格率达到多少？") == 0.0
     assert colloquial_share("学校乱收钱的事怎么管？", frozenset()) == 0.0  # the reports say 乱收钱 themselves
+
+
+def test_the_build_records_the_phrases_its_reports_use(searcher):
+    """Read from the manifest, not from every chunk at the first query: a
+    large corpus (or a Milvus collection) would pay that scan on a user's
+    question. An index built before the glossary, or with another one, is
+    scanned once instead, with the same result."""
+    from dataclasses import replace
+
+    from qa.glossary import glossary_version, used_phrases
+    from qa.retrieval import Searcher
+
+    stored = searcher.manifest["colloquial"]
+    assert stored["glossary"] == glossary_version()
+    assert "老师" in stored["used"] and "娃娃" not in stored["used"]
+    assert stored["used"] == used_phrases([chunk.text for chunk in searcher.index.chunks()])
+    rescanned = Searcher(replace(searcher.settings))
+    rescanned.manifest = {**rescanned.manifest, "colloquial": {"glossary": "another", "used": []}}
+    assert rescanned.colloquial == searcher.colloquial
+
+
+def test_usage_is_looked_up_in_an_even_sample_of_a_large_corpus():
+    from qa.glossary import used_phrases
+
+    texts = ["学校食堂" + "。" * 46, "补贴" + "。" * 48] * 4  # 400 characters
+    assert used_phrases(texts) == ["补贴", "食堂"]
+    assert used_phrases(texts, limit=100) == ["食堂"]  # every fourth text is read
