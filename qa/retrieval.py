@@ -106,6 +106,11 @@ def collapse_copies(ranked: list, top_k: int) -> list[Hit]:
     return [hit for hit, _ in hits]
 
 
+#: query vectors kept: ``ask`` needs the question's vector for the search and
+#: again for the answer signals, and a chat asks again what it asked before
+QUERY_VECTORS_KEPT = 256
+
+
 class Searcher:
     """Model and index loaded once; ``search`` costs one query encoding plus
     index lookups. ``refresh`` swaps in a newer index version atomically."""
@@ -117,6 +122,7 @@ class Searcher:
         self._embedder = None
         self._reranker = None
         self._foreign: tuple[object, frozenset[str]] | None = None
+        self._vectors: dict[tuple[str, str], np.ndarray] = {}  # recent query vectors, oldest first
         self._next_check = 0.0
         self.refresh()  # first: a missing or mismatched index is reported before the model loads
 
@@ -131,6 +137,7 @@ class Searcher:
     @embedder.setter
     def embedder(self, embedder) -> None:
         self._embedder = embedder
+        self._vectors = {}  # another encoder's vectors (a copy of this searcher shares the old dict)
 
     def refresh(self) -> bool:
         """Load the current index version if it changed; True when it did."""
@@ -162,10 +169,18 @@ class Searcher:
         reports' sentences, and the asked form keeps what the glossary
         leaves out (docs/retrieval.md, "Colloquial questions")."""
         official = in_official_words(text, self.colloquial)
-        if official == text:
-            return self.embedder.encode_queries([text])[0]
-        both = self.embedder.encode_queries([text, official]).sum(axis=0)
-        return (both / np.linalg.norm(both)).astype("float32")
+        key = (text, official)
+        vector = self._vectors.get(key)
+        if vector is None:
+            if official == text:
+                vector = self.embedder.encode_queries([text])[0]
+            else:
+                both = self.embedder.encode_queries([text, official]).sum(axis=0)
+                vector = (both / np.linalg.norm(both)).astype("float32")
+            if len(self._vectors) >= QUERY_VECTORS_KEPT:
+                self._vectors.pop(next(iter(self._vectors)))
+            self._vectors[key] = vector
+        return vector
 
     @property
     def colloquial(self) -> frozenset[str]:

@@ -140,3 +140,10 @@ def test_colloquial_query_vector_averages_the_asked_and_the_reports_words(search
     vector = searcher.query_vector(asked)
     assert np.allclose(vector, both / np.linalg.norm(both), atol=1e-5)
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+
+
+def test_query_vector_is_encoded_once_per_question(searcher):
+    """``ask`` reads the question's vector for the search and again for the
+    answer signals: the second read must not encode again."""
+    first = searcher.query_vector("全县初中教师学历合格率达到多少？")
+    assert searcher.query_vector("全县初中教师学历合格率达到多少？") is first
