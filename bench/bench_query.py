@@ -87,9 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     r = args.repeat
     lat = results["latency"] = {}
     lat["encode_query"] = timed(lambda q: searcher.embedder.encode_queries([normalize_query(q)]), questions, r)
+
+    def first_time(call):
+        """Each timed call encodes its question, as a question asked for the
+        first time does: the searcher keeps recent query vectors."""
+        def run(q):
+            searcher._vectors.clear()
+            return call(q)
+        return run
+
     for mode in ("bm25", "dense", "hybrid"):
-        lat[f"search_{mode}"] = timed(lambda q: searcher.search(q, 5, mode), questions, r)
-    lat["ask"] = timed(lambda q: assistant.ask(q), questions, r)
+        lat[f"search_{mode}"] = timed(first_time(lambda q: searcher.search(q, 5, mode)), questions, r)
+    lat["ask"] = timed(first_time(lambda q: assistant.ask(q)), questions, r)
     depth = max(settings.candidates, 15)
     for mode in ("bm25", "dense", "hybrid"):
         lat[f"index_{mode}"] = timed(lambda q: index.search(q, vectors[q], depth, mode), texts, r)
