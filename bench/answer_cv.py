@@ -32,11 +32,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import machine, write_results  # noqa: E402
-from qa.answer_fit import collect, fit  # noqa: E402
-from qa.answers import Assistant  # noqa: E402
-from qa.evaluation import is_relevant, normalize_evidence as norm  # noqa: E402
+
+from qa.answer.assistant import Assistant  # noqa: E402
+from qa.answer.fit import collect, fit  # noqa: E402
+from qa.evaluation.retrieval import is_relevant  # noqa: E402
+from qa.evaluation.retrieval import normalize_evidence as norm
 from qa.questions import read_questions  # noqa: E402
-from qa.retrieval import Searcher  # noqa: E402
+from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 

@@ -9,7 +9,7 @@ import time
 import bm25s
 import faiss
 
-from qa.tokenize import tokenize
+from qa.text.tokenize import tokenize
 
 SIZE, OVERLAP = 400, 80
 

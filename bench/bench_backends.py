@@ -59,14 +59,14 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import machine, md_table, write_results  # noqa: E402
 
-from qa.build import build  # noqa: E402
-from qa.chunking import chunk_documents  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
-from qa.evaluation import make_configs, run_eval  # noqa: E402
-from qa.index.local import search_text  # noqa: E402
-from qa.ingest import ingest  # noqa: E402
+from qa.embedding.embedder import get_embedder  # noqa: E402
+from qa.evaluation.retrieval import make_configs, run_eval  # noqa: E402
+from qa.index.build import build  # noqa: E402
+from qa.index.passages import search_text  # noqa: E402
+from qa.ingest.chunking import chunk_documents  # noqa: E402
+from qa.ingest.corpus import ingest  # noqa: E402
 from qa.questions import read_questions  # noqa: E402
-from qa.retrieval import Searcher  # noqa: E402
+from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 REFERENCE = "torch-fp32"

@@ -28,11 +28,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from baseline import Baseline, fixed_chunks  # noqa: E402
 from common import machine, md_table, peak_rss_mb, run_facts, write_results  # noqa: E402
 
-from qa.build import build, embed_sentences  # noqa: E402
-from qa.chunking import chunk_documents  # noqa: E402
-from qa.embedding import get_embedder  # noqa: E402
-from qa.index.local import search_text  # noqa: E402
-from qa.ingest import ingest  # noqa: E402
+from qa.embedding.embedder import get_embedder  # noqa: E402
+from qa.index.build import build, embed_sentences  # noqa: E402
+from qa.index.passages import search_text  # noqa: E402
+from qa.ingest.chunking import chunk_documents  # noqa: E402
+from qa.ingest.corpus import ingest  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 

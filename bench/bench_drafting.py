@@ -52,10 +52,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from common import machine, md_table, peak_rss_mb, rss_mb, write_results  # noqa: E402
 
 from qa import drafting  # noqa: E402
-from qa.drafting import DraftFinder, prepare_draft  # noqa: E402
+from qa.drafting.finder import DraftFinder, prepare_draft  # noqa: E402
 from qa.index.protocol import Filter  # noqa: E402
-from qa.ingest import ingest  # noqa: E402
-from qa.retrieval import Searcher  # noqa: E402
+from qa.ingest.corpus import ingest  # noqa: E402
+from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 #: next to the checkout, as on the developer machines (/work/main, /work/shared); --corpus elsewhere
@@ -199,7 +199,7 @@ def main() -> None:
     corpus = (subset_corpus(args.corpus, args.first_year, args.index.with_name(args.index.name + "-corpus"))
               if args.first_year else args.corpus)
     settings = Settings.from_env(corpus=corpus, index=args.index)
-    from qa.build import build
+    from qa.index.build import build
     build(settings, show_progress=True)  # a no-op when the index is up to date
     docs = ingest(corpus, files=[corpus / FILE]).documents
     info = {"commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,

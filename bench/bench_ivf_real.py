@@ -39,11 +39,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench_scale import dense_recall, dev_questions  # noqa: E402
 from common import machine, md_table, write_results  # noqa: E402
 
-from qa.embedding import get_embedder  # noqa: E402
-from qa.index.local import CHUNKS_FILE, LocalIndex, probe_phrases  # noqa: E402
+from qa.embedding.embedder import get_embedder  # noqa: E402
+from qa.index.local import CHUNKS_FILE, LocalIndex  # noqa: E402
+from qa.index.passages import probe_phrases
 from qa.index.storage import current_dir, load_index  # noqa: E402
 from qa.models import Chunk  # noqa: E402
-from qa.retrieval import normalize_query  # noqa: E402
+from qa.search.query import normalize_query  # noqa: E402
 
 
 def stored_vectors(version: Path, dim: int, what: str) -> np.ndarray:

@@ -28,9 +28,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from baseline import Baseline, evidence_hit, fixed_chunks  # noqa: E402
 from common import free_port, machine, md_table, stop, timed, wait_for_port, write_results  # noqa: E402
 
-from qa.answers import Assistant  # noqa: E402
-from qa.ingest import ingest  # noqa: E402
-from qa.retrieval import Searcher, normalize_query  # noqa: E402
+from qa.answer.assistant import Assistant  # noqa: E402
+from qa.ingest.corpus import ingest  # noqa: E402
+from qa.search.query import normalize_query
+from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 

@@ -32,9 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import dir_mb, machine, md_table, percentiles, rss_mb, write_results  # noqa: E402
 from synth import Synth  # noqa: E402
 
-from qa.index.local import LocalIndex, probe_phrases  # noqa: E402
+from qa.index.local import LocalIndex  # noqa: E402
+from qa.index.passages import probe_phrases
 from qa.index.protocol import Filter  # noqa: E402
-from qa.retrieval import normalize_query  # noqa: E402
+from qa.search.query import normalize_query  # noqa: E402
 
 
 def dev_questions() -> list[str]:

@@ -42,7 +42,7 @@ from common import free_port, machine, md_table, percentiles, stop, wait_for_por
 QUERY = "教师交流的主要措施有哪些？"
 WARM_ASK = """
 import json, sys, time
-from qa.answers import Assistant
+from qa.answer.assistant import Assistant
 from qa.settings import Settings
 questions = [json.loads(l)["question"] for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
 assistant = Assistant(Settings.from_env())

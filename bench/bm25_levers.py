@@ -24,11 +24,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import machine, md_table, write_results  # noqa: E402
-from qa.chunking import ChunkSettings, chunk_documents  # noqa: E402
-from qa.evaluation import normalize_evidence as norm  # noqa: E402  (score.py's normalisation)
-from qa.index.local import lexical_text, search_text  # noqa: E402
-from qa.ingest import ingest  # noqa: E402
-from qa.tokenize import tokenize  # noqa: E402
+
+from qa.evaluation.retrieval import normalize_evidence as norm  # noqa: E402  (score.py's normalisation)
+from qa.index.passages import lexical_text, search_text  # noqa: E402
+from qa.ingest.chunking import chunk_documents
+from qa.ingest.corpus import ingest  # noqa: E402
+from qa.settings import ChunkSettings  # noqa: E402
+from qa.text.tokenize import tokenize  # noqa: E402
 
 
 def scores(chunks, texts: list[str], questions: list[dict], doc_match: bool, k1: float, b: float) -> tuple[float, float]:

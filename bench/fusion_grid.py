@@ -27,8 +27,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import machine, md_table, write_results  # noqa: E402
-from qa.evaluation import normalize_evidence as norm  # noqa: E402  (score.py's normalisation)
-from qa.retrieval import Searcher, normalize_query  # noqa: E402
+
+from qa.evaluation.retrieval import normalize_evidence as norm  # noqa: E402  (score.py's normalisation)
+from qa.search.query import normalize_query
+from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from common import free_port, machine, run_facts, wait_for_port  # noqa: E402
+
 QUESTIONS = ROOT / "tests" / "data" / "dev_questions.jsonl"
 MARKER = re.compile(r"\[\d+\]")
 #: the report uploaded midway; its distinctive sentence must be found afterwards

@@ -27,11 +27,12 @@ sys.path.insert(0, str(ROOT))
 
 from common import machine, md_table, write_results  # noqa: E402
 
-from qa.chunking import chunk_documents, chunk_sentences  # noqa: E402
-from qa.index.local import lexical_text  # noqa: E402
-from qa.ingest import ingest  # noqa: E402
+from qa.index.passages import lexical_text  # noqa: E402
+from qa.ingest.chunking import chunk_documents  # noqa: E402
+from qa.ingest.corpus import ingest  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-from qa.tokenize import tokenize  # noqa: E402
+from qa.text.sentences import vector_sentences as chunk_sentences
+from qa.text.tokenize import tokenize  # noqa: E402
 
 DIM = 384
 INT64_FIELDS = 4  # start, end, year, seq

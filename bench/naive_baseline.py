@@ -20,9 +20,9 @@ import bm25s
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa.ingest import corpus_files  # noqa: E402
-from qa.loading import LoadError, read_file  # noqa: E402
-from qa.tokenize import tokenize  # noqa: E402
+from qa.ingest.corpus import corpus_files  # noqa: E402
+from qa.ingest.loading import LoadError, read_file  # noqa: E402
+from qa.text.tokenize import tokenize  # noqa: E402
 
 
 def windows(text: str, size: int, overlap: int) -> list[str]:

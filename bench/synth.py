@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.models import Chunk  # noqa: E402
-from qa.tokenize import tokenize  # noqa: E402
+from qa.text.tokenize import tokenize  # noqa: E402
 
 REPORTS = ROOT.parent / "shared" / "corpus-extra" / "government_work_reports.jsonl"
 DIM = 384

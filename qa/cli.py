@@ -40,8 +40,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 # --- chunks -----------------------------------------------------------------
 
 def cmd_chunks(args: argparse.Namespace) -> int:
-    from qa.chunking import chunk_documents
-    from qa.ingest import ingest
+    from qa.ingest.chunking import chunk_documents
+    from qa.ingest.corpus import ingest
 
     settings = _settings(args)
     result = ingest(settings.corpus)
@@ -90,7 +90,7 @@ def _report_errors(errors: list) -> int:
 # --- build ------------------------------------------------------------------
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from qa.build import build
+    from qa.index.build import build
 
     settings = _settings(args)
     if not settings.corpus.is_dir():
@@ -126,7 +126,8 @@ def _filter(args: argparse.Namespace):
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from qa.retrieval import QueryError, Searcher
+    from qa.search.query import QueryError
+    from qa.search.searcher import Searcher
 
     settings = _settings(args)
     searcher = Searcher(settings)
@@ -177,8 +178,8 @@ def _print_hits(query: str, hits: list, header: str | None = None) -> None:
 # --- ask --------------------------------------------------------------------
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from qa.answers import Assistant
-    from qa.retrieval import QueryError
+    from qa.answer.assistant import Assistant
+    from qa.search.query import QueryError
 
     if not args.batch and not args.question:
         print("error: give a question or --batch FILE", file=sys.stderr)
@@ -202,7 +203,7 @@ def _ask_batch(assistant, path: Path, args: argparse.Namespace) -> int:
     """One answer per question of a JSONL file, in one process (model and
     index load once): ``{"id", ...the ask --json fields}`` per line."""
     from qa.questions import read_questions
-    from qa.retrieval import QueryError
+    from qa.search.query import QueryError
 
     questions, problems = read_questions(path, need_relevance=False)
     for problem in problems:
@@ -251,9 +252,9 @@ def _print_answer(answer) -> None:
 def cmd_draft(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from qa.drafting import DraftError, DraftFinder, format_result, prepare_draft, read_draft
+    from qa.drafting.finder import DraftError, DraftFinder, format_result, prepare_draft, read_draft
     from qa.index.protocol import Filter
-    from qa.retrieval import Searcher
+    from qa.search.searcher import Searcher
 
     try:
         draft = prepare_draft(read_draft(args.draft))
@@ -364,8 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "document excludes it anyway")
     p.set_defaults(func=cmd_draft)
 
-    from qa.answer_eval import add_answers_flag
-    from qa.evaluation import add_eval_command
+    from qa.evaluation.answers import add_answers_flag
+    from qa.evaluation.retrieval import add_eval_command
 
     p = add_eval_command(sub)
     add_answers_flag(p)

@@ -1,8 +1,17 @@
 """One typed settings object, read from the environment and overridden by the CLI.
 
 Every knob lives here so the CLI, the app, the benchmarks and the tests build
-the pipeline the same way. Environment variables use the ``QA_`` prefix
-(``QA_MODEL``, ``QA_INDEX``, ``QA_CORPUS``, ...).
+the pipeline the same way; no other module reads the environment for a
+setting. Environment variables use the ``QA_`` prefix and the field's name
+(``QA_MODEL``, ``QA_INDEX``, ``QA_MAX_UPLOAD_MB``, ...); the server address
+also reads gradio's own ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT``, the
+generation server OpenAI's ``OPENAI_BASE_URL``.
+
+>>> s = Settings.from_env({"QA_TOP_K": "8", "QA_RERANK": "0"}, mode="bm25")
+>>> s.top_k, s.rerank, s.mode
+(8, False, 'bm25')
+>>> Settings.from_env({"QA_AUTH": "planner:secret"}).login
+('planner', 'secret')
 """
 
 from __future__ import annotations
@@ -10,14 +19,29 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
-
-from qa.chunking import ChunkSettings
+from typing import Any, Mapping
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-#: derived files kept between runs: the materialised model, encoder conversions, jieba's stored dictionary
-MODEL_CACHE = Path(os.environ.get("QA_MODEL_CACHE", "~/.cache/policy-qa/models")).expanduser()
+
+#: other programs' variables a field also reads when its own ``QA_*`` one is unset
+_ALSO_READ = {"llm_base_url": "OPENAI_BASE_URL", "server_name": "GRADIO_SERVER_NAME",
+              "server_port": "GRADIO_SERVER_PORT"}
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """How documents are cut into passages. Defaults measured on the seed dev,
+    own and NCP dev sets together (docs/retrieval.md): 600 beat 400 on all three."""
+
+    max_chars: int = 600
+    min_chars: int = 80
+    #: sections up to this long are packed with their short neighbours
+    #: (measured: 300 lifts NCP R@5 by 0.03 and holds the seeds and own set;
+    #: packing every section up to 600 cost the own set 0.02, docs/retrieval.md)
+    pack_chars: int = 300
+    #: an enumeration or a trailing scrap may stretch a chunk this much
+    stretch: float = 1.5
 
 
 @dataclass(frozen=True)
@@ -41,7 +65,7 @@ class Settings:
     #: reciprocal-rank constant: 10 lets the top ranks of each list count more than 60 or 20 did
     rrf_k: int = 10
     rerank: bool = True
-    #: second stage (qa/rerank.py): weight of the best-sentence-similarity ranking
+    #: second stage (qa/search/second_stage.py): weight of the best-sentence-similarity ranking
     rerank_weight: float = 0.3
     #: second stage: weight of the most-probable-answer-sentence ranking (the first stage gets the rest)
     evidence_weight: float = 0.5
@@ -54,8 +78,14 @@ class Settings:
     rerank_rrf_k: int = 3
     batch_size: int = 16
     #: what runs the embedding model: auto (the faster of torch and openvino, measured once per
-    #: machine: qa/encoder_probe.py), torch, or openvino (~3× faster on CPUs with bf16, docs/performance.md)
+    #: machine: qa/embedding/probe.py), torch, or openvino (~3× faster on CPUs with bf16, docs/performance.md)
     encoder: str = "auto"
+    #: derived files kept between runs: the materialised model, encoder conversions, jieba's stored dictionary
+    model_cache: Path = Path("~/.cache/policy-qa/models").expanduser()
+    #: encoder conversions and probe verdicts (default: ``encoders/`` in the model cache)
+    encoder_cache: Path | None = None
+    #: jieba's dictionary stored as a table (default: ``tokenizer/`` in the model cache)
+    tokenizer_cache: Path | None = None
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_timeout: float = 30.0
@@ -65,36 +95,62 @@ class Settings:
     milvus_uri: str | None = None
     #: Milvus: the alias readers follow; each build writes a new version behind it
     milvus_collection: str = "policy_qa"
+    #: Milvus: a server's credentials ("user:password" or an API key); never written to a manifest
+    milvus_token: str = ""
+    #: the app: largest upload accepted, in MB
+    max_upload_mb: float = 20.0
+    #: the app: "user:password" turns on a login
+    auth: str | None = None
+    #: the app's address; 127.0.0.1 keeps it on this machine
+    server_name: str = "127.0.0.1"
+    server_port: int = 7860
 
     @property
     def chunking(self) -> ChunkSettings:
         return ChunkSettings(max_chars=self.chunk_chars, pack_chars=self.chunk_pack_chars)
 
+    @property
+    def encoder_dir(self) -> Path:
+        return self.encoder_cache or self.model_cache / "encoders"
+
+    @property
+    def tokenizer_dir(self) -> Path:
+        return self.tokenizer_cache or self.model_cache / "tokenizer"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def login(self) -> tuple[str, str] | None:
+        """``auth`` as gradio's (user, password), None when unset or malformed."""
+        user, sep, password = (self.auth or "").partition(":")
+        return (user, password) if sep and user else None
+
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
         """Defaults, then ``QA_*`` variables, then explicit overrides (CLI flags);
         ``None`` overrides are ignored so unset flags keep the env value."""
-        env = dict(os.environ if env is None else env)
+        env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(f"QA_{f.name.upper()}")
-            if raw is None:
-                continue
-            values[f.name] = _convert(f.name, raw)
-        if env.get("QA_LLM_BASE_URL") is None and env.get("OPENAI_BASE_URL"):
-            values["llm_base_url"] = env["OPENAI_BASE_URL"]
+            if raw is None and f.name in _ALSO_READ:
+                raw = env.get(_ALSO_READ[f.name]) or None
+            if raw is not None:
+                values[f.name] = _convert(f, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
 
 
-def _convert(name: str, raw: str) -> Any:
-    default = getattr(Settings(), name)
-    if isinstance(default, bool):
+def _convert(f, raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if kind.startswith("bool"):
         return raw.strip().lower() in ("1", "true", "yes", "on")
-    if isinstance(default, int):
+    if kind.startswith("int"):
         return int(raw)
-    if isinstance(default, float):
+    if kind.startswith("float"):
         return float(raw)
-    if isinstance(default, Path):
+    if kind.startswith("Path"):
         return Path(raw).expanduser()
     return raw

@@ -74,7 +74,7 @@ def _app_wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 240) 
 @pytest.fixture(scope="session")
 def app_workdir(tmp_path_factory) -> Path:
     """A temp copy of the corpus (plus the markup report) and an index built from it."""
-    from qa.build import build
+    from qa.index.build import build
     from qa.settings import Settings
 
     root = tmp_path_factory.mktemp("app")
@@ -150,7 +150,7 @@ def app_handlers(app_workdir):
 def built_index(tmp_path_factory):
     """(settings, report) of an index built once from a private copy of the seeds
     (real model, real index; tests never touch the checkout's index/)."""
-    from qa.build import build
+    from qa.index.build import build
     from qa.settings import Settings
 
     base = tmp_path_factory.mktemp("seed")
@@ -162,14 +162,14 @@ def built_index(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def searcher(built_index):
-    from qa.retrieval import Searcher
+    from qa.search.searcher import Searcher
 
     return Searcher(built_index[0])
 
 
 @pytest.fixture(scope="session")
 def assistant(searcher):
-    from qa.answers import Assistant
+    from qa.answer.assistant import Assistant
 
     return Assistant(searcher.settings, searcher)
 

@@ -8,12 +8,11 @@ import subprocess
 import sys
 
 import pytest
-
-from qa.cleaning import normalize_text
-from qa.ingest import ingest
-from qa.retrieval import QueryError
-
 from conftest import DATA, ROOT
+
+from qa.ingest.corpus import ingest
+from qa.search.query import QueryError
+from qa.text.fold import normalize_text
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +159,7 @@ def test_follow_ups_lean_on_the_previous_question_and_others_stand_alone(assista
 
 
 def test_follow_up_reading():
-    from qa.followup import resolve
+    from qa.answer.followup import resolve
 
     assert resolve("第三条呢？", ["有哪些措施？"]).item == 3
     assert resolve("那农村学校呢？", ["城区学校的教师交流措施有哪些？"]).question.startswith("农村学校 城区学校")
@@ -169,7 +168,7 @@ def test_follow_up_reading():
 
 
 def test_ask_batch_output_scores_like_the_held_out_check(built_index, tmp_path):
-    from qa.answer_eval import score_run
+    from qa.evaluation.answers import score_run
     from qa.questions import read_questions
 
     questions = tmp_path / "questions.jsonl"

@@ -15,7 +15,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import APP_AUTH, APP_ROOT
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -52,7 +51,7 @@ def test_ask_follow_up_and_empty(app_client):
     assert items and all("交流" in item for item in items), items
     assert THIRD_MEASURE[:8] in sources and "篇十一" in sources
     answer, _ = app_client.predict("二是什么？", ["教师交流的主要措施有哪些？"], api_name="/ask")
-    from qa.cleaning import normalize_text
+    from qa.text.fold import normalize_text
 
     assert "[" in answer and "职称评审挂钩" in normalize_text(answer) and "划片交流" not in normalize_text(answer)
     answer, sources = app_client.predict("   ", [], api_name="/ask")

@@ -15,12 +15,13 @@ import bm25s
 import numpy as np
 import pytest
 
-from qa.chunking import chunk_documents
 from qa.index.bm25_scores import BM25Scores
-from qa.index.local import BM25_B, BM25_FILES, BM25_K1, lexical_text, probe_phrases
-from qa.ingest import ingest
+from qa.index.local import BM25_B, BM25_FILES, BM25_K1
+from qa.index.passages import lexical_text, probe_phrases
+from qa.ingest.chunking import chunk_documents
+from qa.ingest.corpus import ingest
 from qa.settings import Settings
-from qa.tokenize import tokenize
+from qa.text.tokenize import tokenize
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -7,13 +7,12 @@ import subprocess
 import sys
 
 import pytest
-
-from qa.build import build, is_stale
-from qa.index.storage import BuildLocked, IndexCorrupt, IndexMismatch, build_lock, current_dir, load_index
-from qa.retrieval import Searcher
-from qa.settings import Settings
-
 from conftest import ROOT, SEED_CORPUS, kill_build_when
+
+from qa.index.build import build, is_stale
+from qa.index.storage import BuildLocked, IndexCorrupt, IndexMismatch, build_lock, current_dir, load_index
+from qa.search.searcher import Searcher
+from qa.settings import Settings
 
 QUERIES = ["教师交流的主要措施有哪些？", "校车专项督查", "学前教育新增学位"]
 

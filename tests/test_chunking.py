@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import ChunkSettings, chunk_document, chunk_documents, pack, sentence_spans
-from qa.cleaning import clean_text
-from qa.ingest import ingest
+from qa.ingest.chunking import chunk_document, chunk_documents, pack
+from qa.ingest.cleaning import clean_text
+from qa.ingest.corpus import ingest
+from qa.ingest.outline import display, find_headings, sections
 from qa.models import Document
-from qa.outline import cn_to_int, display, find_headings, sections
+from qa.settings import ChunkSettings
+from qa.text.numbers import cn_to_int
+from qa.text.sentences import sentence_spans
 
 SEEDS = Path(__file__).resolve().parents[1] / "corpus"
 SETTINGS = [ChunkSettings(), ChunkSettings(max_chars=150, min_chars=40), ChunkSettings(max_chars=800, min_chars=200)]

@@ -15,22 +15,19 @@ from pathlib import Path
 import opencc
 import pytest
 
-from qa.chunking import chunk_documents
-from qa.cleaning import (
+from qa.ingest.chunking import chunk_documents
+from qa.ingest.cleaning import (
     clean_text,
     drop_boilerplate,
     drop_excerpt_stubs,
     drop_footer,
-    drop_pinyin,
     drop_repeated_titles,
-    fold_width,
     join_broken_lines,
     join_page_markers,
-    normalize_chars,
-    normalize_text,
-    to_simplified,
 )
-from qa.ingest import ingest
+from qa.ingest.corpus import ingest
+from qa.text.fold import drop_pinyin, fold_width, normalize_chars, normalize_text
+from qa.text.simplify import to_simplified
 
 SEEDS = Path(__file__).resolve().parents[1] / "corpus"
 

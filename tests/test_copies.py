@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.ingest import ingest
+from qa.ingest.corpus import ingest
 from qa.models import Chunk
-from qa.retrieval import collapse_copies
+from qa.search.copies import collapse_copies
 
 DATA = Path(__file__).parent / "data" / "fullwidth"
 

@@ -12,10 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from qa.drafting import (MAX_DRAFT_CHARS, REUSED, DraftError, DraftFinder, fold, prepare_draft, read_draft,
-                         reuse_mark, shared_spans)
+from qa.drafting.finder import (
+    MAX_DRAFT_CHARS,
+    REUSED,
+    DraftError,
+    DraftFinder,
+    fold,
+    prepare_draft,
+    read_draft,
+    reuse_mark,
+    shared_spans,
+)
 from qa.index.protocol import Filter
-from qa.ingest import ingest
+from qa.ingest.corpus import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 NEW_SENTENCE = "今天下午我们去植物园看了郁金香，回来的路上买了一袋橘子。"

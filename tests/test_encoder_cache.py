@@ -25,8 +25,8 @@ SCRIPT = """
 import json, logging, sys
 import numpy as np
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-from qa.embedding import Embedder
-from qa.encoder_probe import probe_texts
+from qa.embedding.embedder import Embedder
+from qa.embedding.probe import probe_texts
 embedder = Embedder("intfloat/multilingual-e5-small")
 passages, queries = probe_texts()
 np.save(sys.argv[1], np.vstack([embedder.encode_documents(passages[:6]), embedder.encode_queries(queries[:3])]))

@@ -18,12 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluation import (
-    NO_RELEVANT, Config, build_qrels, evaluate_rankings, main, make_configs, normalize_evidence, to_run,
-    write_trec_qrels, write_trec_run,
+from qa.evaluation.retrieval import (
+    NO_RELEVANT,
+    Config,
+    build_qrels,
+    evaluate_rankings,
+    main,
+    make_configs,
+    normalize_evidence,
+    to_run,
+    write_trec_qrels,
+    write_trec_run,
 )
-from qa.settings import Settings
 from qa.questions import Question, read_questions
+from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORE_PY = ROOT / "tests" / "vendor" / "score.py"

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.cleaning import clean, clean_text
-from qa.ingest import ingest
+from qa.ingest.cleaning import clean, clean_text
+from qa.ingest.corpus import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 FULLWIDTH = Path(__file__).resolve().parent / "data" / "fullwidth"
@@ -32,8 +32,8 @@ def _squeeze(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def fullwidth_index(tmp_path_factory):
-    from qa.build import build
-    from qa.retrieval import Searcher
+    from qa.index.build import build
+    from qa.search.searcher import Searcher
     from qa.settings import Settings
 
     base = tmp_path_factory.mktemp("fullwidth")
@@ -96,8 +96,8 @@ def test_two_teasers_of_a_related_list_are_chrome():
 def test_clean_corpus_keeps_every_file_and_sentence():
     """The government reports are clean pages: no file dropped, >= 99.5% of
     sentences verbatim (traditional -> simplified and whitespace aside)."""
-    from qa.cleaning import repair_chars
-    from qa.loading import read_file
+    from qa.ingest.loading import read_file
+    from qa.text.fold import repair_chars
 
     corpus = Path(__file__).resolve().parent / "data" / "fullwidth"
     result = ingest(corpus)

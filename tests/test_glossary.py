@@ -1,6 +1,6 @@
 """English queries are expanded into the Chinese terms the reports use."""
 
-from qa.glossary import expand_english, is_english, numbered_schools
+from qa.text.glossary import expand_english, is_english, numbered_schools
 
 
 def test_inflected_words_meet_their_glossary_entry():
@@ -44,7 +44,7 @@ def test_no_glossary_phrase_is_fitted_to_an_evaluation_question():
     import json
     from pathlib import Path
 
-    from qa.glossary import _stem_phrase, glossary
+    from qa.text.glossary import _stem_phrase, glossary
 
     questions = [json.loads(line)["question"] for path in sorted((Path(__file__).parent / "data").glob("*.jsonl"))
                  for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -57,7 +57,7 @@ def test_no_glossary_phrase_is_fitted_to_an_evaluation_question():
 
 
 def test_colloquial_phrases_become_the_reports_words():
-    from qa.glossary import expand_colloquial, in_official_words
+    from qa.text.glossary import expand_colloquial, in_official_words
 
     assert "乱收费" in expand_colloquial("学校乱收钱的事怎么管？").split()
     # the longest phrase wins and consumes its parts: 乱收钱, not 收钱 as well
@@ -69,7 +69,7 @@ def test_colloquial_phrases_become_the_reports_words():
 def test_only_phrases_the_reports_never_use_are_translated(searcher):
     """A word the corpus uses is the corpus's own word: translating it would
     trade a match for a guess (老师 in the seeds, 补贴 in a health notice)."""
-    from qa.glossary import foreign_phrases, lexical_query, used_phrases
+    from qa.text.glossary import foreign_phrases, lexical_query, used_phrases
 
     assert "补贴" in used_phrases(["对一线医务人员发放临时性工作补贴"])
     assert "补贴" not in foreign_phrases(used_phrases(["对一线医务人员发放临时性工作补贴"]))
@@ -95,7 +95,7 @@ def test_colloquial_glossary_is_not_written_from_the_questions():
     import json
     from pathlib import Path
 
-    from qa.glossary import colloquial_glossary
+    from qa.text.glossary import colloquial_glossary
 
     questions = [json.loads(line)["question"] for path in sorted((Path(__file__).parent / "data").glob("*.jsonl"))
                  for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -104,7 +104,7 @@ def test_colloquial_glossary_is_not_written_from_the_questions():
 
 
 def test_colloquial_share_is_the_part_of_the_question_translated():
-    from qa.glossary import colloquial_share
+    from qa.text.glossary import colloquial_share
 
     assert colloquial_share("学校乱收钱的事怎么管？") == len("乱收钱") / len("学校乱收钱的事怎么管？")
     assert colloquial_share("全县初中教师学历合格率达到多少？") == 0.0
@@ -118,8 +118,8 @@ def test_the_build_records_the_phrases_its_reports_use(searcher):
     scanned once instead, with the same result."""
     from dataclasses import replace
 
-    from qa.glossary import glossary_version, used_phrases
-    from qa.retrieval import Searcher
+    from qa.search.searcher import Searcher
+    from qa.text.glossary import glossary_version, used_phrases
 
     stored = searcher.manifest["colloquial"]
     assert stored["glossary"] == glossary_version()
@@ -131,7 +131,7 @@ def test_the_build_records_the_phrases_its_reports_use(searcher):
 
 
 def test_usage_is_looked_up_in_an_even_sample_of_a_large_corpus():
-    from qa.glossary import used_phrases
+    from qa.text.glossary import used_phrases
 
     texts = ["学校食堂" + "。" * 46, "补贴" + "。" * 48] * 4  # 400 characters
     assert used_phrases(texts) == ["补贴", "食堂"]

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import opencc
 import pytest
-
-from qa.chunking import ChunkSettings, chunk_documents, document_lead
-from qa.ingest import ingest
-
 from conftest import DATA
+
+from qa.ingest.chunking import chunk_documents, document_lead
+from qa.ingest.corpus import ingest
+from qa.settings import ChunkSettings
 
 FILE = Path(os.environ.get("QA_GOV_REPORTS") or DATA / "gov_reports" / "government_work_reports.jsonl")
 CORPUS = FILE.parent

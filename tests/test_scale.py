@@ -10,7 +10,9 @@ import shutil
 import numpy as np
 import pytest
 
-from qa.index.local import LocalIndex, ivf_cells, probe_phrases, vector_kind
+from qa.index.local import LocalIndex
+from qa.index.passages import probe_phrases
+from qa.index.vectors import ivf_cells, vector_kind
 from qa.models import Chunk
 
 DIM = 32

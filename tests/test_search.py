@@ -7,11 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 from qa.index.protocol import Filter
-from qa.retrieval import QueryError
-
-from conftest import ROOT
+from qa.search.query import QueryError
 
 
 def _texts(hits):
@@ -73,7 +72,7 @@ def test_odd_queries_do_not_crash(searcher, query):
 
 
 def test_hits_cite_exact_document_spans(searcher):
-    from qa.ingest import ingest
+    from qa.ingest.corpus import ingest
 
     docs = {d.doc_id: d for d in ingest(searcher.settings.corpus).documents}
     for hit in searcher.search("教育督导", top_k=10):
@@ -119,7 +118,7 @@ def test_colloquial_question_finds_the_passage_in_the_reports_words(searcher, qu
     """Neither question shares its key words with its passage (女娃/女童,
     职校/职业学校, 看大门/门卫室): the colloquial glossary gives BM25 the
     reports' words."""
-    from qa.glossary import lexical_query
+    from qa.text.glossary import lexical_query
 
     assert lexical_query(question, searcher.colloquial) != question
     hits = searcher.search(question, 5)
@@ -129,7 +128,7 @@ def test_colloquial_question_finds_the_passage_in_the_reports_words(searcher, qu
 def test_colloquial_query_vector_averages_the_asked_and_the_reports_words(searcher):
     import numpy as np
 
-    from qa.glossary import in_official_words
+    from qa.text.glossary import in_official_words
 
     plain = "全县初中教师学历合格率达到多少？"
     assert np.allclose(searcher.query_vector(plain), searcher.embedder.encode_queries([plain])[0])

@@ -15,9 +15,9 @@ import jieba
 import pytest
 
 from qa import jieba_dict
-from qa.cleaning import normalize_text
-from qa.jieba_dict import PolicyJieba, stored_tokenizer, write_table
-from qa.tokenize import STOPWORDS
+from qa.text.fold import normalize_text
+from qa.text.jieba_dict import PolicyJieba, stored_tokenizer, write_table
+from qa.text.tokenize import STOPWORDS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -42,12 +42,22 @@ from typing import Any, Iterable, Iterator
 import faiss
 import numpy as np
 
-from qa.chunking import sentence_spans
 from qa.index.bm25_scores import BM25Scores
 from qa.index.fusion import rrf
+from qa.index.passages import lexical_text
 from qa.index.protocol import Filter
+from qa.index.vectors import (
+    FLAT_MAX,
+    calibrate_nprobe,
+    ivf_cells,
+    kind_of,
+    make_vector_index,
+    mixture_probes,
+    training_sample,
+    vector_kind,
+)
 from qa.models import Chunk
-from qa.tokenize import tokenize
+from qa.text.tokenize import tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -57,147 +67,14 @@ CHUNKS_FILE = "chunks.sqlite"
 BM25_FILES = {"data_name": "bm25.data.npy", "indices_name": "bm25.indices.npy", "indptr_name": "bm25.indptr.npy",
               "vocab_name": "bm25.vocab.json", "params_name": "bm25.params.json", "nnoc_name": "bm25.nnoc.npy"}
 
-#: exact search up to this many vectors, IVF above (FAISS wiki guideline: ~100k)
-FLAT_MAX = 100_000
 #: sentence vectors for the reranker are kept up to this many chunks
 SENTENCE_VECTORS_MAX = 100_000
-#: recall@10 of the approximate index against exact search that nprobe must reach
-TARGET_RECALL = 0.95
-KINDS = ("auto", "flat", "ivf", "hnsw")
 
 
 #: BM25 saturation and length normalisation, chosen on the NCP, seed and own
 #: sets together (docs/retrieval.md): passages carry a long shared context
 #: (title, section path, lead), so length matters less than bm25s' defaults (1.5, 0.75) assume
 BM25_K1, BM25_B = 0.9, 0.4
-
-
-def search_text(chunk: Chunk) -> str:
-    """What the embedding sees: the passage under its title and section
-    path, so a passage about "措施" still matches "教师交流" when only its
-    heading says so."""
-    context = " ".join([chunk.title, *chunk.section])
-    return f"{context}\n{chunk.text}"
-
-
-def lexical_text(chunk: Chunk) -> str:
-    """What BM25 sees: ``search_text`` plus the document's lead (issuer,
-    region, date: ``chunk.meta["lead"]``), which questions name and which a
-    passage deep in the document does not repeat."""
-    lead = chunk.meta.get("lead") or ""
-    return f"{search_text(chunk)}\n{lead}" if lead else search_text(chunk)
-
-
-def ivf_cells(n: int) -> int:
-    """K = 4·√N (FAISS wiki: 4√N–16√N; the low end keeps k-means training
-    affordable on two cores), at least 16."""
-    return max(16, int(4 * math.sqrt(max(n, 1))))
-
-
-def vector_kind(n: int, kind: str = "auto", flat_max: int = FLAT_MAX) -> str:
-    if kind not in KINDS:
-        raise ValueError(f"unknown vector index kind {kind!r} (use one of {', '.join(KINDS)})")
-    if kind != "auto":
-        return kind
-    return "flat" if n <= flat_max else "ivf"
-
-
-def make_vector_index(dim: int, n: int = 0, kind: str = "auto", flat_max: int = FLAT_MAX,
-                      storage: str = "SQfp16", training: np.ndarray | None = None) -> faiss.Index:
-    """An empty (trained, for IVF) inner-product index for ``n`` vectors.
-
-    ``storage`` is the IVF code: ``SQfp16`` (half the memory of fp32, recall
-    unchanged), ``SQ8`` (a quarter), ``Flat``, or a ``PQ..`` code when memory
-    binds. IVF needs ``training`` vectors (30k–256k of the corpus)."""
-    kind = vector_kind(n, kind, flat_max)
-    if kind == "flat":
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-    if kind == "hnsw":
-        hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = 80
-        hnsw.hnsw.efSearch = 128
-        return faiss.IndexIDMap2(hnsw)
-    if training is None or not len(training):
-        raise ValueError("an IVF index needs training vectors")
-    cells = min(ivf_cells(n), max(1, len(training) // 39))  # small corpora (tests): fewer cells
-    index = faiss.index_factory(dim, f"IVF{cells},{storage}", faiss.METRIC_INNER_PRODUCT)
-    index.cp.min_points_per_centroid = 5  # quieter: a 30-per-cell sample is enough for these cells
-    index.train(np.ascontiguousarray(training, dtype="float32"))
-    faiss.extract_index_ivf(index).set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct + remove
-    return index
-
-
-def training_sample(vectors: np.ndarray, n_cells: int, seed: int = 0) -> np.ndarray:
-    """30k–256k vectors, at least the 39 per cell k-means asks for."""
-    size = min(len(vectors), max(30_000, 39 * n_cells), 256_000)
-    if size >= len(vectors):
-        return vectors
-    rows = np.sort(np.random.default_rng(seed).choice(len(vectors), size, replace=False))
-    return vectors[rows]
-
-
-def nprobe_ladder(nlist: int) -> list[int]:
-    """nprobe values calibration tries: a √2 ladder up to every cell, so the
-    value chosen is at most ~1.4× the one needed (powers of two overshoot 2×)."""
-    values, x = set(), 1.0
-    while x < nlist:
-        values.add(int(round(x)))
-        x *= math.sqrt(2)
-    return sorted(values | {nlist})
-
-
-def calibrate_nprobe(index: faiss.Index, probes: np.ndarray, target: float = TARGET_RECALL,
-                     k: int = 10) -> tuple[int, float]:
-    """The smallest nprobe of the ladder whose recall@k on ``probes`` against
-    exhaustive search (every cell: exact over the stored codes) reaches
-    ``target`` plus a 0.02 margin."""
-    ivf = faiss.extract_index_ivf(index)
-    probes = np.ascontiguousarray(probes, dtype="float32")
-    _, truth = index.search(probes, k, params=faiss.SearchParametersIVF(nprobe=ivf.nlist))
-    recall, nprobe = 1.0, ivf.nlist
-    for nprobe in nprobe_ladder(ivf.nlist):
-        _, found = index.search(probes, k, params=faiss.SearchParametersIVF(nprobe=nprobe))
-        recall = float(np.mean([len(set(t) & set(f)) / k for t, f in zip(truth.tolist(), found.tolist())]))
-        if recall >= min(1.0, target + 0.02):
-            break
-    return nprobe, recall
-
-
-def mixture_probes(vectors: np.ndarray, n: int = 200, seed: int = 0) -> np.ndarray:
-    """Stand-in queries when no query encoder is at hand: normalised sums of
-    two stored vectors, which fall between clusters. Easier than real queries
-    (docs/scale.md), so ``calibrate`` with encoded phrases replaces them."""
-    rng = np.random.default_rng(seed)
-    a, b = rng.integers(0, len(vectors), (2, n))
-    q = vectors[a] + vectors[b]
-    return q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-
-
-def probe_phrases(chunks: list[Chunk], n: int = 300, seed: int = 0) -> list[str]:
-    """Phrases of 8–20 characters, each cut from one sentence of a random
-    chunk: what someone looking up a half-remembered sentence types. Such a
-    phrase matches every chunk that repeats the sentence, so its neighbours
-    scatter over many cells: a conservative probe (a phrase straddling two
-    sentences would point at the one chunk holding both)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in rng.integers(0, len(chunks), n if chunks else 0).tolist():
-        text = chunks[i].text
-        spans = sentence_spans(text, 0, len(text)) or [(0, len(text))]
-        a, b = spans[int(rng.integers(len(spans)))]
-        length = int(rng.integers(8, 21))
-        start = a + int(rng.integers(0, max(1, b - a - length)))
-        out.append(text[start:min(b, start + length)])
-    return out
-
-
-def _kind_of(index: faiss.Index) -> str:
-    inner = faiss.downcast_index(index.index) if isinstance(index, (faiss.IndexIDMap, faiss.IndexIDMap2)) else index
-    if isinstance(inner, faiss.IndexHNSW):
-        return "hnsw"
-    if isinstance(inner, faiss.IndexIVF):
-        return "ivf"
-    return "flat"
 
 
 class LocalIndex:
@@ -281,7 +158,7 @@ class LocalIndex:
 
     def _add_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         total = self._vectors.ntotal + len(ids)
-        current = _kind_of(self._vectors)
+        current = kind_of(self._vectors)
         wanted = vector_kind(total, self.kind, self.flat_max)
         if current == "ivf" and wanted == "ivf":
             cells = faiss.extract_index_ivf(self._vectors).nlist
@@ -332,7 +209,7 @@ class LocalIndex:
     def needs_calibration(self) -> bool:
         """Whether ``calibrate`` with query vectors would change anything: an
         IVF index calibrated on stand-in probes, or on 10 % fewer or more chunks."""
-        if _kind_of(self._vectors) != "ivf":
+        if kind_of(self._vectors) != "ivf":
             return False
         c = self.calibration
         return not c or c["probes"] != "queries" or abs(c["chunks"] - self._vectors.ntotal) > 0.1 * self._vectors.ntotal
@@ -340,7 +217,7 @@ class LocalIndex:
     def calibrate(self, query_vectors: np.ndarray) -> dict[str, Any] | None:
         """Choose ``nprobe`` for recall@10 ≥ 0.95 on these query vectors (the
         build encodes ``probe_phrases`` of the corpus); None unless IVF."""
-        if _kind_of(self._vectors) != "ivf":
+        if kind_of(self._vectors) != "ivf":
             return None
         self._calibrate(query_vectors, "queries")  # nprobe is a search parameter: a mapped index needs no copy
         return self.calibration
@@ -350,7 +227,7 @@ class LocalIndex:
         if ids:
             self._writable()
             doomed = np.asarray(ids, dtype="int64")
-            if _kind_of(self._vectors) == "hnsw":  # HNSW cannot remove: rebuild the graph without them
+            if kind_of(self._vectors) == "hnsw":  # HNSW cannot remove: rebuild the graph without them
                 all_ids, vectors = self._all_vectors()
                 keep = ~np.isin(all_ids, doomed)
                 self._rebuild(all_ids[keep], vectors[keep], "hnsw")
@@ -462,7 +339,7 @@ class LocalIndex:
         if allowed is not None and not len(allowed):
             return []
         sel = faiss.IDSelectorBatch(allowed) if allowed is not None else None
-        kind = _kind_of(self._vectors)
+        kind = kind_of(self._vectors)
         if kind == "ivf":
             ivf = faiss.extract_index_ivf(self._vectors)
             nprobe = ivf.nprobe
@@ -516,7 +393,7 @@ class LocalIndex:
         return np.split(sims, np.cumsum([len(m) for m in matrices])[:-1])
 
     def stats(self) -> dict[str, Any]:
-        kind = _kind_of(self._vectors)
+        kind = kind_of(self._vectors)
         n = len(self._chunks)
         stats = {
             "backend": "local",
@@ -581,7 +458,7 @@ class LocalIndex:
             except RuntimeError:  # this index type does not map with this flag
                 continue
         index._vectors = vectors if vectors is not None else faiss.read_index(vectors_path)
-        if _kind_of(index._vectors) == "hnsw":
+        if kind_of(index._vectors) == "hnsw":
             index.kind = "hnsw"
         # kept open for the tokens: an open file survives the version directory's removal
         db = sqlite3.connect(f"file:{path / CHUNKS_FILE}?mode=ro", uri=True, check_same_thread=False)

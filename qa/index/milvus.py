@@ -102,7 +102,7 @@ def analyzer_params() -> dict[str, Any]:
     """jieba in search mode (words plus sub-words, like ``qa.tokenize``) with
     the policy-term dictionary on top of jieba's own; the same stopwords as
     the local BM25, plus punctuation (the local tokenizer drops it too)."""
-    from qa.tokenize import STOPWORDS
+    from qa.text.tokenize import STOPWORDS
 
     return {
         "tokenizer": {"type": "jieba", "dict": ["_default_", *_policy_terms()], "mode": "search", "hmm": True},
@@ -262,7 +262,7 @@ class MilvusIndex:
         """Insert chunks with their vectors, then their sentence vectors (one
         matrix per chunk, for the rerank); other keyword arguments of the
         local backend are ignored."""
-        from qa.index.local import lexical_text
+        from qa.index.passages import lexical_text
 
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")

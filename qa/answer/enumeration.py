@@ -1,0 +1,155 @@
+"""Enumerations in report text (一是…二是…, (一)…(二)…, 1.…2.…) as exact spans.
+
+A list question ("采取了哪些措施") is answered with the items of the
+enumeration that best matches it, after the sentence that introduces them.
+When the question names a topic the introduction does not (天元区 … 教师交流
+against "教师为基,持续激发教师队伍活力"), only the items about that topic are
+kept. Markers are matched in half- and full-width forms alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.answer.signals import Candidates, Span, coverage
+from qa.models import Chunk
+from qa.text.ngrams import bigrams
+from qa.text.numbers import cn_to_int
+
+_CN = "一二三四五六七八九十"
+LIST_QUESTION = re.compile(
+    r"哪些|哪几|几项|几个方面|措施|举措|做法|办法|途径|what (measures|steps|actions)|which (measures|steps)|list", re.I)
+ITEM_MARKER = re.compile(
+    rf"(?:[{_CN}]{{1,2}}是|(?<![\d.．])\d{{1,2}}[、.．](?!\d)|[(（]\d{{1,2}}[)）]|[(（][{_CN}]{{1,2}}[)）]"
+    rf"|第[{_CN}]{{1,2}}[,，、:：])")
+_SENTENCE_END = re.compile(r"[。!?;！？；\n]")
+_ITEM_STOP = re.compile(r"[。;；!?！？]")
+#: words of a list question that say "list", not what about
+GENERIC = {"采取", "措施", "方面", "工作", "推进", "开展", "主要", "做法", "举措", "哪些", "这个", "具体", "实施",
+           "进行", "有关", "相关", "方法", "办法", "内容", "要求"}
+#: an item is cut at a sentence end after this many characters
+MAX_ITEM_CHARS = 240
+
+
+def _marker_kind_and_number(marker: str) -> tuple[str, int | None]:
+    digits = re.sub(rf"[^{_CN}\d]", "", marker)
+    kind = marker.replace(digits, "N", 1).translate(str.maketrans("（）．，：", "().,:"))
+    return kind, cn_to_int(digits)
+
+
+def enumeration_runs(text: str) -> list[list[re.Match]]:
+    """Runs of consecutively numbered items of one kind (一是, 二是, …)."""
+    runs: list[list[re.Match]] = []
+    for match in ITEM_MARKER.finditer(text):
+        kind, number = _marker_kind_and_number(match.group())
+        if number == 1:
+            runs.append([match])
+            continue
+        for run in reversed(runs):  # an inner list may sit inside an outer item
+            if _marker_kind_and_number(run[-1].group()) == (kind, (number or 0) - 1):
+                run.append(match)
+                break
+    return [run for run in runs if len(run) >= 2]
+
+
+@dataclass
+class Enumeration:
+    intro: Span | None
+    items: list[Span]
+    score: float = 0.0
+
+
+def _span(chunk: Chunk, a: int, b: int) -> Span | None:
+    raw = chunk.text[a:b]
+    text = raw.strip().rstrip(";；,，")
+    if len(re.sub(r"\W", "", text)) < 2:
+        return None
+    offset = a + raw.index(text)
+    return Span(chunk, chunk.start + offset, chunk.start + offset + len(text), text)
+
+
+def _intro(chunk: Chunk, first: int) -> Span | None:
+    """The text from the last sentence end before the first marker; when the
+    marker opens a sentence, the sentence before it (a heading or a lead-in)."""
+    text = chunk.text
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, first)]
+    start = ends[-1] if ends else 0
+    if not text[start:first].strip():
+        if not ends:
+            return None
+        first, start = ends[-1], (ends[-2] if len(ends) >= 2 else 0)
+        while start and not text[start:first].strip():  # blank lines between
+            start = max((e for e in ends if e < start), default=0)
+    return _span(chunk, max(start, first - 120), first)
+
+
+def _item_end(text: str, start: int, limit: int) -> int:
+    end = limit
+    if end - start > MAX_ITEM_CHARS:
+        stops = [m.end() for m in _ITEM_STOP.finditer(text, start, limit) if m.end() - start <= MAX_ITEM_CHARS]
+        end = stops[-1] if stops else start + MAX_ITEM_CHARS
+    return end
+
+
+def enumerations(chunk: Chunk) -> list[Enumeration]:
+    text = chunk.text
+    out = []
+    for run in enumeration_runs(text):
+        items = []
+        for i, match in enumerate(run):
+            if i + 1 < len(run):
+                limit = run[i + 1].start()
+            else:  # the last item ends at its sentence end (or paragraph end)
+                stop = _ITEM_STOP.search(text, match.end())
+                para = text.find("\n", match.end())
+                limit = min(x for x in (stop.end() if stop else len(text), para if para > 0 else len(text)))
+            span = _span(chunk, match.start(), _item_end(text, match.start(), limit))
+            if span is not None:
+                items.append(span)
+        if len(items) >= 2:
+            out.append(Enumeration(_intro(chunk, run[0].start()), items))
+    return out
+
+
+def topic_items(enum: Enumeration, terms: set[str]) -> list[Span]:
+    """The items about the question's topic: terms the introduction does not
+    already cover, minus list words, must be shared by some items clearly more
+    than by others; otherwise every item is about the topic."""
+    intro = bigrams(enum.intro.text) if enum.intro else set()
+    topic = {t for t in terms - intro if t not in GENERIC}
+    scores = [len(topic & bigrams(item.text)) for item in enum.items]
+    best = max(scores, default=0)
+    if best < 2:
+        return enum.items
+    return [item for item, s in zip(enum.items, scores) if s >= 0.5 * best]
+
+
+def best_enumeration(chunks: list[tuple[Chunk, int]], terms: set[str]) -> Enumeration | None:
+    """The enumeration whose introduction plus best item covers the question
+    most (ties to the better-ranked passage), its items filtered by topic."""
+    best: Enumeration | None = None
+    for chunk, rank in chunks:
+        for enum in enumerations(chunk):
+            intro = enum.intro.text if enum.intro else ""
+            top_item = max(coverage(terms, intro + item.text) for item in enum.items)
+            enum.score = top_item + 0.02 / rank
+            if best is None or enum.score > best.score:
+                best = enum
+    if best is not None:
+        best.items = topic_items(best, terms)
+    return best
+
+
+def question_enumeration(cands: Candidates) -> Enumeration | None:
+    """For a list question, the best enumeration among the top three
+    passages of its candidates; None for any other question."""
+    if not LIST_QUESTION.search(cands.question):
+        return None
+    chunks = {s.chunk.chunk_id: (s.chunk, s.rank) for s in cands.spans if s.rank <= 3}
+    return best_enumeration(sorted(chunks.values(), key=lambda c: c[1]), cands.terms)
+
+
+def list_match(enum: Enumeration | None) -> float:
+    """The found model's list signal: how well the enumeration matches."""
+    return enum.score if enum is not None else 0.0

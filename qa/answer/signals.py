@@ -1,0 +1,289 @@
+"""What says that a retrieved sentence answers a question, as numbers.
+
+Each sentence of the retrieved passages gets a few signals, all relative to
+the question so one scale fits every question:
+
+- its similarity to the question from the sentence vectors stored at build
+  time (the index's ``sentence_similarities``; an index built without them
+  has the few candidate sentences encoded on the fly), raw, as a gap to
+  the question's best sentence and as a z-score within the question's
+  similarity distribution;
+- lexical coverage of the question's content bigrams (folded width, case and
+  script, so half-width seeds and full-width NCP text match alike), also
+  weighted by how rare each bigram is among the candidates: the issuer and
+  topic a question names are in every retrieved sentence, the aspect it asks
+  about (最高, 强调, 遇到问题) only in the one that answers;
+- the retrieval rank of its passage;
+- for a number question (多少/几/how many), whether it holds a number with a unit.
+
+``qa.answer_model`` turns them into probabilities with a small logistic model.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+import numpy as np
+
+from qa.ingest.outline import display
+from qa.models import Chunk, Hit
+from qa.text.fold import normalize_text
+from qa.text.glossary import colloquial_share, expand_english, in_official_words, is_english
+from qa.text.numbers import CN_NUM
+from qa.text.sentences import sentence_spans
+
+logger = logging.getLogger(__name__)
+
+_QUESTION_WORDS = re.compile(
+    r"多少|什么|哪些|哪几|哪个|哪里|如何|怎么|怎样|是否|有没有|吗|呢|为什么|主要|情况|[?？]")
+NUMBER_QUESTION = re.compile(r"多少|几[个项所名人次位年天种类条批家户套台万千百亿]|how (many|much)|数量|金额|比例|占比", re.I)
+_NUMBER_UNIT = re.compile(
+    r"(?:\d[\d,.]*|[零一二两三四五六七八九十百千]+)\s*(?:多|余)?\s*(?:万|亿|千|百)?\s*"
+    r"(?:%|元|人次|人|所|个|名|套|项|平方米|亩|台|次|间|辆|户|家|条|本|吨|公里|千米|米|天|年|小时|倍|张|册|场|期"
+    r"|班|门|批|座|处|篇|份|件|种|节|床|栋|位|届|岁|支|类|校|园|万)")
+
+#: sentence features, in the order the sentence model's weights use them
+SENTENCE_FEATURES = ("sim", "sim_gap", "sim_z", "coverage", "coverage_gap", "inv_rank", "number_hit",
+                     "number_miss", "log_length", "context_coverage", "intro_coverage", "introduces",
+                     "idf_coverage", "idf_coverage_gap")
+#: where a sentence's coverage with its passage's title and headings sits among them
+CONTEXT_COVERAGE = SENTENCE_FEATURES.index("context_coverage")
+#: question features, in the order the found model's weights use them
+QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_z", "max_coverage",
+                     "best_context_coverage", "agreement", "best_inv_rank", "passages_coverage", "list_match",
+                     "english", "colloquial")
+
+
+def fold(text: str) -> str:
+    """The matching form of a text: width, case, script folded (never quoted)."""
+    return normalize_text(text).lower()
+
+
+def _word_chars(folded: str) -> str:
+    """A folded text's word characters, the material of its bigrams."""
+    return re.sub(r"[^\w\u3400-\u9fff]", "", folded)
+
+
+def _pairs(chars: str) -> set[str]:
+    return {chars[i:i + 2] for i in range(len(chars) - 1)}
+
+
+def bigrams(text: str) -> set[str]:
+    return _pairs(_word_chars(fold(text)))
+
+
+def question_terms(question: str, colloquial: frozenset[str] = frozenset()) -> set[str]:
+    """Character bigrams of the question's content (question words removed);
+    an English question contributes its glossary terms, a colloquial phrase
+    the reports' word for it (``colloquial``: the phrases to translate, as
+    ``Searcher.colloquial``)."""
+    if is_english(question):
+        text = expand_english(question)
+    else:
+        text = _QUESTION_WORDS.sub(" ", fold(in_official_words(question, colloquial)))
+    return {b for part in text.split() for b in bigrams(part)}
+
+
+def coverage(terms: set[str], text: str) -> float:
+    return share(terms, bigrams(text))
+
+
+def share(terms: set[str], grams: set[str]) -> float:
+    """Share of ``terms`` among a text's bigrams."""
+    return len(terms & grams) / len(terms) if terms else 0.0
+
+
+def idf_coverages(terms: set[str], grams: list[set[str]]) -> list[float]:
+    """Coverage of ``terms`` in each of several texts' bigrams, each term
+    weighted by its inverse frequency among them (the question's candidate
+    sentences)."""
+    found = [g & terms for g in grams]
+    df: dict[str, int] = {}
+    for hits in found:
+        for term in hits:
+            df[term] = df.get(term, 0) + 1
+    weight = {term: math.log((len(grams) + 1) / (1 + df.get(term, 0))) for term in terms}
+    total = sum(weight.values()) or 1.0
+    return [sum(weight[term] for term in hits) / total for hits in found]
+
+
+def has_number_unit(folded: str) -> bool:
+    """Whether a folded text holds a number with its unit."""
+    return bool(_NUMBER_UNIT.search(folded))
+
+
+#: a numbered heading's marker: 一、 （一） 1、 1. 一是
+_HEADING_MARK = re.compile(rf"^(?:{CN_NUM}[、是]|\({CN_NUM}\)|\d{{1,2}}[、.])")
+#: a numbered line this short is a heading, not a statement
+HEADING_CHARS = 30
+
+
+def introduces(span: "Span") -> bool:
+    """A heading (``四、实施援企稳岗政策。``), an introduction that ends in a
+    colon, or the document's title: it names a topic and says nothing about
+    it, so it is stated with the sentence that follows it."""
+    text = span.folded.strip()
+    if text.endswith(":") or text == _folded_title(span.chunk.title):
+        return True
+    if len(text) <= HEADING_CHARS and _HEADING_MARK.match(text):
+        return True
+    return display(span.text.strip()) in _displayed(tuple(span.chunk.section))
+
+
+@lru_cache(maxsize=4096)
+def _displayed(section: tuple[str, ...]) -> frozenset[str]:
+    """A section path's labels as displayed (computed once per path: every
+    sentence of every candidate passage asks)."""
+    return frozenset(display(label) for label in section)
+
+
+@lru_cache(maxsize=4096)
+def _folded_title(title: str) -> str:
+    return fold(title).strip()
+
+
+@dataclass
+class Span:
+    """A candidate statement: an exact slice of one chunk's document."""
+
+    chunk: Chunk
+    start: int  # offsets into the document text
+    end: int
+    text: str
+    rank: int = 1  # retrieval rank of the chunk
+    sim: float = 0.0
+    coverage: float = 0.0
+    features: list[float] = field(default_factory=list)
+    prob: float = 0.0
+
+    # the matching forms, computed once: several signals read them
+    @cached_property
+    def folded(self) -> str:
+        return fold(self.text)
+
+    @cached_property
+    def chars(self) -> str:
+        return _word_chars(self.folded)
+
+    @cached_property
+    def grams(self) -> set[str]:
+        return _pairs(self.chars)
+
+
+def chunk_sentences(chunk: Chunk) -> list[tuple[int, Span]]:
+    """(position among the chunk's stored sentence vectors, sentence span);
+    whitespace trimmed, scraps without four word characters skipped."""
+    out = []
+    for i, (a, b) in enumerate(sentence_spans(chunk.text, 0, len(chunk.text))):
+        raw = chunk.text[a:b]
+        text = raw.strip()
+        if len(re.sub(r"\W", "", text)) < 4:
+            continue
+        offset = a + raw.index(text)
+        out.append((i, Span(chunk, chunk.start + offset, chunk.start + offset + len(text), text)))
+    return out
+
+
+@dataclass
+class Candidates:
+    """Every sentence of a question's retrieved passages with its signals."""
+
+    question: str
+    terms: set[str]
+    spans: list[Span]
+    number_question: bool
+    colloquial: float = 0.0  # share of the question in colloquial phrases (``qa.glossary``)
+
+    def matrix(self) -> np.ndarray:
+        return np.array([s.features for s in self.spans], dtype="float64").reshape(len(self.spans),
+                                                                                    len(SENTENCE_FEATURES))
+
+
+class SentenceSignals:
+    """Computes the signals with the searcher's model and index."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+
+    def query_vector(self, question: str) -> np.ndarray:
+        from qa.search.query import normalize_query
+
+        return self.searcher.query_vector(normalize_query(question))
+
+    def _similarities(self, positions: list[int], texts: list[str], stored: np.ndarray | None,
+                      vector: np.ndarray) -> np.ndarray:
+        """The sentences' similarities from the stored ones, or encoded now
+        when the index keeps none for this chunk."""
+        if stored is not None and positions and max(positions) < len(stored):
+            return np.asarray(stored, dtype="float64")[positions]
+        if not texts:
+            return np.zeros(0)
+        return self.searcher.embedder.encode_documents(texts) @ np.asarray(vector, dtype="float32")
+
+    def candidates(self, question: str, hits: list[Hit], vector: np.ndarray | None = None,
+                   similarities: list[np.ndarray] | None = None) -> Candidates:
+        """``vector`` (the question's) and ``similarities`` (the index's
+        ``sentence_similarities`` of the hits) when the caller has them already."""
+        foreign = self.searcher.colloquial
+        terms = question_terms(question, foreign)
+        vector = self.query_vector(question) if vector is None else vector
+        if similarities is None and hits:
+            similarities = self.searcher.index.sentence_similarities([hit.chunk for hit in hits], vector)
+        spans: list[Span] = []
+        context: dict[int, tuple[float, float]] = {}  # id(span) -> (context coverage, intro coverage)
+        for n, hit in enumerate(hits):
+            pairs = chunk_sentences(hit.chunk)
+            stored = similarities[n] if similarities is not None else None
+            sims = self._similarities([i for i, _ in pairs], [s.text for _, s in pairs], stored, vector)
+            heading = " ".join([hit.chunk.title, *hit.chunk.section])
+            heading_chars = _word_chars(fold(heading))
+            heading_grams = _pairs(heading_chars)
+            intro = 0.0
+            for (_, span), sim in zip(pairs, sims):
+                span.rank, span.sim, span.coverage = hit.rank, float(sim), share(terms, span.grams)
+                # the bigrams of "heading sentence": both texts' and the one across the seam
+                seam = {heading_chars[-1] + span.chars[0]} if heading_chars and span.chars else set()
+                context[id(span)] = (share(terms, heading_grams | span.grams | seam), intro)
+                if introduces(span):
+                    intro = span.coverage
+                spans.append(span)
+        number_question = bool(NUMBER_QUESTION.search(question))
+        if spans:
+            sims = np.array([s.sim for s in spans])
+            mean, std = sims.mean(), sims.std() + 1e-3
+            top_sim, top_cov = sims.max(), max(s.coverage for s in spans)
+            rare = idf_coverages(terms, [s.grams for s in spans])
+            top_rare = max(rare)
+            for s, idf_cov in zip(spans, rare):
+                number = has_number_unit(s.folded) if number_question else False
+                s.features = [s.sim, s.sim - top_sim, (s.sim - mean) / std, s.coverage, s.coverage - top_cov,
+                              1.0 / s.rank, float(number_question and number),
+                              float(number_question and not number), math.log(len(s.text)) / 5,
+                              *context[id(s)], float(introduces(s)), idf_cov, idf_cov - top_rare]
+        return Candidates(question, terms, spans, number_question, colloquial_share(question, foreign))
+
+
+def question_features(cands: Candidates, best: Span, list_match: float = 0.0) -> list[float]:
+    """Signals that the best sentence answers the question: its probability,
+    its similarity (raw and relative), the question's best similarity and
+    coverage, whether the dense and lexical signals agree on one passage, and
+    how much of the question the best passages mention at all. A question
+    names its document (年份, issuer, region), which the title and headings
+    hold rather than the sentence, so the best sentence's coverage and the
+    passages' are counted with them; for a list
+    question, how well an enumeration's introduction matches it
+    (``qa.enumeration.list_match``)."""
+    spans = cands.spans
+    by_sim = max(spans, key=lambda s: s.sim)
+    by_cov = max(spans, key=lambda s: s.coverage)
+    best_passages = {id(s.chunk): s.chunk for s in spans if s.rank <= 3}.values()
+    mentioned = " ".join([*(f"{c.title} {' '.join(c.section)}" for c in best_passages),
+                          *(s.text for s in spans if s.rank <= 3)])
+    return [best.prob, best.sim, best.features[2], by_sim.sim, by_sim.features[2], by_cov.coverage,
+            best.features[CONTEXT_COVERAGE],
+            float(by_sim.chunk.chunk_id == by_cov.chunk.chunk_id), 1.0 / best.rank,
+            coverage(cands.terms, mentioned), list_match, float(is_english(cands.question)), cands.colloquial]
