@@ -2,10 +2,11 @@
 
 Five tabs — 问答 (chat with cited answers), 检索先例 (precedent search),
 起草助手 (a whole draft, the precedent of every sentence), 评测 (evaluation),
-语料 (corpus management) — over the plain functions of ``qa/handlers.py``
-and ``qa/drafting_ui.py``. Runs fully offline: no analytics, no CDN fonts.
-Binds 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say
-otherwise; QA_AUTH="user:pass" turns on a login.
+语料 (corpus management) — over the plain functions of ``qa/ui/``
+and ``qa/drafting/finder.py``. Runs fully offline: no analytics, no CDN fonts.
+Binds 127.0.0.1:7860 unless QA_SERVER_NAME / QA_SERVER_PORT (or gradio's
+GRADIO_SERVER_NAME / GRADIO_SERVER_PORT) say otherwise; QA_AUTH="user:pass"
+turns on a login (all read by ``qa.settings``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from qa import drafting_ui, handlers  # noqa: E402
+from qa.ui import chat, corpus, drafting, evaluation, search, state  # noqa: E402
 from qa.index.protocol import MODES  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -66,7 +67,7 @@ def _chat(question: str, history: list | None):
         yield history, gr.update(), '<div class="qa-sources qa-empty">请输入问题。</div>'
         return
     asked = history + [{"role": "user", "content": question}]
-    for answer_md, sources in handlers.ask_stream(question, history):
+    for answer_md, sources in chat.ask_stream(question, history):
         yield asked + [{"role": "assistant", "content": answer_md}], "", sources
 
 
@@ -75,12 +76,12 @@ def _clear():
 
 
 def _search(text, top_k, doc_ids, title, year, mode):
-    rows, html_out, results = handlers.search_precedents(text, int(top_k or 5), doc_ids, title, year, mode)
+    rows, html_out, results = search.search_precedents(text, int(top_k or 5), doc_ids, title, year, mode)
     return rows, html_out, results
 
 
 def _export(results, fmt):
-    path = handlers.export_results(results or [], fmt)
+    path = search.export_results(results or [], fmt)
     if path is None:
         gr.Warning("请先检索，再导出结果。")
     return path
@@ -91,17 +92,17 @@ def _draft(text, file, top_k, before_year, doc_ids, exclude_ids, progress=gr.Pro
         progress((done, total), desc=f"逐句检索 {done}/{total}")
 
     path = file if isinstance(file, (str, type(None))) else getattr(file, "name", None)
-    state, status = drafting_ui.analyze(text, path, top_k, before_year, doc_ids, exclude_ids, report)
+    state, status = drafting.analyze(text, path, top_k, before_year, doc_ids, exclude_ids, report)
     n = 1 if state["results"] else 0
-    precedents, citations = drafting_ui.precedents_view(state, n)
-    return (drafting_ui.draft_html(state, n), state, status, precedents, citations,
-            drafting_ui.table_rows(state), n)
+    precedents, citations = drafting.precedents_view(state, n)
+    return (drafting.draft_html(state, n), state, status, precedents, citations,
+            drafting.table_rows(state), n)
 
 
 def _draft_pick(state, n):
-    n = drafting_ui.sentence_number(n) or 0
-    precedents, citations = drafting_ui.precedents_view(state, n)
-    return drafting_ui.draft_html(state, n), precedents, citations, n
+    n = drafting.sentence_number(n) or 0
+    precedents, citations = drafting.precedents_view(state, n)
+    return drafting.draft_html(state, n), precedents, citations, n
 
 
 def _draft_select(state, evt: gr.EventData):
@@ -109,7 +110,7 @@ def _draft_select(state, evt: gr.EventData):
 
 
 def _draft_export(state, fmt):
-    path = drafting_ui.export_table(state or {}, fmt)
+    path = drafting.export_table(state or {}, fmt)
     if path is None:
         gr.Warning("请先分析草稿，再导出结果。")
     return path
@@ -120,12 +121,12 @@ def _upload(files, progress=gr.Progress()):
         progress((done, total) if total else None, desc=f"{stage} {done}/{total}")
 
     paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in (files or [])]
-    summary, rejected, docs = handlers.upload_files(paths, progress=report)
-    return summary, rejected, docs, gr.update(choices=handlers.document_choices())
+    summary, rejected, docs = corpus.upload_files(paths, progress=report)
+    return summary, rejected, docs, gr.update(choices=corpus.document_choices())
 
 
 def _documents():
-    return handlers.list_documents(), gr.update(choices=handlers.document_choices())
+    return corpus.list_documents(), gr.update(choices=corpus.document_choices())
 
 
 def _evaluate(file, modes, top_k, progress=gr.Progress()):
@@ -133,24 +134,24 @@ def _evaluate(file, modes, top_k, progress=gr.Progress()):
         progress((done, total), desc=desc)
 
     path = file if isinstance(file, (str, type(None))) else getattr(file, "name", None)
-    return handlers.run_evaluation(path, modes, int(top_k or 10), progress=report)
+    return evaluation.run_evaluation(path, modes, int(top_k or 10), progress=report)
 
 
 # typed functions for gr.api (plain JSON endpoints for API clients)
 def api_ask(question: str, history: list[str] | None = None) -> tuple[str, str]:
     """Answer a question; returns (answer markdown, sources HTML)."""
-    return handlers.ask(question, history or [])
+    return chat.ask(question, history or [])
 
 
 def api_search(query: str, top_k: int = 5, doc_ids: list[str] | None = None, title_contains: str = "",
                year: int = 0, mode: str = "hybrid") -> list[dict]:
     """Precedent search; returns results with citation lines."""
-    return handlers.search_results(query, top_k, doc_ids, title_contains or None, year or None, mode)
+    return search.search_results(query, top_k, doc_ids, title_contains or None, year or None, mode)
 
 
 def api_documents() -> list[list]:
     """Indexed documents: [doc_id, title, source, chunks, chars, status]."""
-    return handlers.list_documents()
+    return corpus.list_documents()
 
 
 def build_app() -> gr.Blocks:
@@ -184,13 +185,13 @@ def build_app() -> gr.Blocks:
                         top_k = gr.Slider(1, 20, value=5, step=1, label="返回条数")
                         mode = gr.Dropdown(list(MODES), value="hybrid", label="检索模式")
                 with gr.Row():
-                    doc_filter = gr.Dropdown(handlers.document_choices(), multiselect=True, label="限定文档",
+                    doc_filter = gr.Dropdown(corpus.document_choices(), multiselect=True, label="限定文档",
                                              scale=3)
                     title_filter = gr.Textbox(label="标题包含", scale=2)
                     year_filter = gr.Number(label="年份（0 = 不限）", value=0, precision=0, scale=1)
                 search_btn = gr.Button("检索", variant="primary", elem_id="search-btn")
                 results_state = gr.State([])
-                table = gr.Dataframe(headers=handlers.SEARCH_HEADERS, label="结果", wrap=True,
+                table = gr.Dataframe(headers=search.SEARCH_HEADERS, label="结果", wrap=True,
                                      interactive=False, elem_id="search-table", max_height=900,
                                      column_widths=["6%", "8%", "22%", "16%", "36%", "12%"])
                 result_html = gr.HTML(elem_id="search-results")
@@ -205,7 +206,7 @@ def build_app() -> gr.Blocks:
 
             with gr.Tab("起草助手 Drafting", id="draft"):
                 gr.Markdown("粘贴或上传一份草稿（.txt / .md / .docx，不超过 "
-                            f"{drafting_ui.MAX_UI_CHARS:,} 字；更长的用 `python -m qa draft FILE`），逐句查找已有报告中的先例。"
+                            f"{drafting.MAX_UI_CHARS:,} 字；更长的用 `python -m qa draft FILE`），逐句查找已有报告中的先例。"
                             "句子底色越深，沿用已有表述越多；点击句子，右侧显示其先例，共同措辞高亮。")
                 with gr.Row():
                     draft_text = gr.Textbox(label="草稿", lines=6, scale=3, elem_id="draft-text")
@@ -216,8 +217,8 @@ def build_app() -> gr.Blocks:
                 with gr.Row():
                     draft_year = gr.Number(label="只看此年之前的报告（0 = 不限）", value=0, precision=0, scale=1,
                                            elem_id="draft-year")
-                    draft_docs = gr.Dropdown(handlers.document_choices(), multiselect=True, label="限定文档", scale=2)
-                    draft_exclude = gr.Dropdown(handlers.document_choices(), multiselect=True, label="排除文档",
+                    draft_docs = gr.Dropdown(corpus.document_choices(), multiselect=True, label="限定文档", scale=2)
+                    draft_exclude = gr.Dropdown(corpus.document_choices(), multiselect=True, label="排除文档",
                                                 scale=2)
                 draft_btn = gr.Button("逐句查找先例", variant="primary", elem_id="draft-btn")
                 draft_status = gr.Markdown(elem_id="draft-status")
@@ -230,7 +231,7 @@ def build_app() -> gr.Blocks:
                         draft_n = gr.Number(label="当前句", value=0, precision=0, elem_id="draft-n")
                         draft_cites = gr.Textbox(label="引用（可复制）", lines=3, buttons=["copy"], elem_id="draft-cites")
                         draft_precedents = gr.HTML(elem_id="draft-precedents")
-                draft_table = gr.Dataframe(headers=drafting_ui.TABLE_HEADERS, label="逐句先例表", wrap=True,
+                draft_table = gr.Dataframe(headers=drafting.TABLE_HEADERS, label="逐句先例表", wrap=True,
                                            interactive=False, elem_id="draft-table", max_height=600)
                 with gr.Row():
                     draft_fmt = gr.Radio(["csv", "markdown", "docx"], value="csv", label="导出格式")
@@ -249,7 +250,7 @@ def build_app() -> gr.Blocks:
 
             with gr.Tab("评测 Evaluation", id="eval"):
                 gr.Markdown("上传 JSONL 评测集（每行 `{\"id\": …, \"question\": …, \"evidence\": [\"…\"], "
-                            "\"kind\": …}`），不上传则使用开发集 tests/data/dev_questions.jsonl。"
+                            "\"kind\": …}`），不上传则使用开发集 dev_questions.jsonl（28 题）。"
                             "指标：R@k 命中率、MRR@10、nDCG@10（与 `python -m qa eval` 相同）。")
                 with gr.Row():
                     eval_file = gr.File(label="评测集 (.jsonl)", file_types=[".jsonl"], type="filepath")
@@ -260,12 +261,12 @@ def build_app() -> gr.Blocks:
                         eval_btn = gr.Button("运行评测", variant="primary", elem_id="eval-btn")
                 eval_summary = gr.Markdown(elem_id="eval-summary")
                 with gr.Row():
-                    eval_table = gr.Dataframe(headers=handlers.EVAL_HEADERS, label="指标", interactive=False,
+                    eval_table = gr.Dataframe(headers=evaluation.EVAL_HEADERS, label="指标", interactive=False,
                                               elem_id="eval-table", scale=3)
                     eval_report = gr.File(label="下载报告 (zip)", interactive=False, elem_id="eval-report", scale=1)
                 eval_chart = gr.Image(label="分类型 R@5 / MRR@10", type="filepath", interactive=False,
                                       elem_id="eval-chart", height=420, buttons=["download"])
-                eval_missed = gr.Dataframe(headers=handlers.MISSED_HEADERS, label="前 5 未命中的问题（最差在前）",
+                eval_missed = gr.Dataframe(headers=evaluation.MISSED_HEADERS, label="前 5 未命中的问题（最差在前）",
                                            interactive=False, wrap=True, elem_id="eval-missed", max_height=600,
                                            column_widths=["8%", "6%", "22%", "8%", "8%", "48%"])
                 eval_btn.click(_evaluate, [eval_file, eval_modes, eval_k],
@@ -273,8 +274,8 @@ def build_app() -> gr.Blocks:
                                api_name="evaluate")
 
             with gr.Tab("语料 Corpus", id="corpus"):
-                limit_mb = handlers.max_upload_bytes() / 1048576
-                gr.Markdown(f"上传报告（{', '.join(sorted(handlers.SUPPORTED_SUFFIXES))}，单个文件不超过 "
+                limit_mb = state.assistant().settings.max_upload_mb
+                gr.Markdown(f"上传报告（{', '.join(sorted(corpus.SUPPORTED_SUFFIXES))}，单个文件不超过 "
                             f"{limit_mb:g} MB），上传后自动增量更新索引。")
                 with gr.Row():
                     files = gr.File(label="上传文件", file_count="multiple", type="filepath", scale=2)
@@ -282,8 +283,8 @@ def build_app() -> gr.Blocks:
                         upload_btn = gr.Button("加入语料库并更新索引", variant="primary", elem_id="upload-btn")
                         refresh_btn = gr.Button("刷新列表")
                 upload_summary = gr.Markdown()
-                rejected = gr.Dataframe(headers=handlers.REJECT_HEADERS, label="未接受的文件", interactive=False)
-                docs = gr.Dataframe(value=handlers.list_documents(), headers=handlers.DOC_HEADERS,
+                rejected = gr.Dataframe(headers=corpus.REJECT_HEADERS, label="未接受的文件", interactive=False)
+                docs = gr.Dataframe(value=corpus.list_documents(), headers=corpus.DOC_HEADERS,
                                     label="已索引文档", interactive=False, wrap=True, elem_id="docs-table", max_height=900,
                                     column_widths=["14%", "40%", "26%", "7%", "7%", "6%"])
                 upload_btn.click(_upload, [files], [upload_summary, rejected, docs, doc_filter], api_name="upload")
@@ -295,19 +296,12 @@ def build_app() -> gr.Blocks:
     return demo
 
 
-def auth_from_env() -> tuple[str, str] | None:
-    raw = os.environ.get("QA_AUTH", "")
-    if ":" not in raw:
-        return None
-    user, password = raw.split(":", 1)
-    return (user, password) if user else None
-
-
 def main() -> None:
     from qa.index.storage import IndexMissing, IndexProblem
 
     try:
-        handlers.init(Settings.from_env())  # model + index load once, shared by every request
+        settings = Settings.from_env()
+        state.init(settings)  # model + index load once, shared by every request
     except IndexMissing as exc:
         print(f"错误：找不到索引。{exc}\n"
               "请先构建索引：python -m qa build（或直接运行 make run，会在需要时自动构建后启动）。",
@@ -317,13 +311,13 @@ def main() -> None:
         print(f"错误：索引不可用：{exc}\n请运行 python -m qa build（或 make run）后再启动。", file=sys.stderr)
         sys.exit(2)
     # the query encoder loads while gradio starts: the port opens without waiting for it
-    threading.Thread(target=lambda: handlers.assistant().searcher.embedder, name="load-encoder", daemon=True).start()
+    threading.Thread(target=lambda: state.assistant().searcher.embedder, name="load-encoder", daemon=True).start()
     demo = build_app()
     demo.queue()
     demo.launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        auth=auth_from_env(),
+        server_name=settings.server_name,
+        server_port=settings.server_port,
+        auth=settings.login,
         theme=gr.themes.Default(font=FONTS, font_mono=MONO),
         css=CSS,
         show_error=True,

@@ -2,12 +2,12 @@
 worth on questions it was not fitted on.
 
 The questions of every set are split in two by a hash of their id; the model
-is fitted (``qa.answer_fit``) on one half of every set and answers the other
+is fitted (``qa.answer.fit``) on one half of every set and answers the other
 half, then the other way round. Reported per set: share of answerable
 questions whose answer holds an evidence string (``found`` true), share of
 unanswerable ones declined, median answer length; scored like
 ``score_answers.py``. The sentence model also reranks retrieval
-(``qa/rerank.py``), so each half is searched with the model fitted on the other
+(``qa/search/second_stage.py``), so each half is searched with the model fitted on the other
 too: R@5 and MRR@10 of the answerable questions, scored like ``score.py``
 (``--doc-match`` for questions that name their document). The candidates the
 fit learns from were retrieved with the committed model's rerank.
@@ -38,6 +38,7 @@ from qa.answer.fit import collect, fit  # noqa: E402
 from qa.evaluation.retrieval import is_relevant  # noqa: E402
 from qa.evaluation.retrieval import normalize_evidence as norm
 from qa.questions import read_questions  # noqa: E402
+from qa.answer import sentence_scorer  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -70,7 +71,7 @@ def main() -> None:
             path, _, flag = rest.partition(":")
             if index not in assistants:
                 settings = replace(Settings.from_env(), index=Path(index))
-                assistants[index] = Assistant(settings, Searcher(settings))
+                assistants[index] = Assistant(settings, Searcher(settings, sentence_scorer(settings)))
             assistant = assistants[index]
             assistant.model = model
             t = tally.setdefault(stem(spec), {"answered": [0, 0], "declined": [0, 0], "lengths": [],

@@ -66,6 +66,7 @@ from qa.index.passages import search_text  # noqa: E402
 from qa.ingest.chunking import chunk_documents  # noqa: E402
 from qa.ingest.corpus import ingest  # noqa: E402
 from qa.questions import read_questions  # noqa: E402
+from qa.answer import sentence_scorer  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -265,7 +266,7 @@ def score(settings: Settings, question_sets: dict[str, list]) -> dict[str, float
     """Build a fresh index with the current embedder and score each question set."""
     try:
         build(settings, rebuild=True)
-        searcher = Searcher(settings)
+        searcher = Searcher(settings, sentence_scorer(settings))
         metrics = {}
         for label, questions in question_sets.items():
             overall = run_eval(searcher, questions, make_configs(["hybrid"])).configs[0].metrics.overall
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--questions", type=Path, nargs="+",
-                        default=[ROOT / "tests" / "data" / "dev_questions.jsonl",
+                        default=[ROOT / "qa" / "data" / "dev_questions.jsonl",
                                  ROOT / "tests" / "data" / "own_questions.jsonl"],
                         help="question sets to score (default: dev and own); labelled by file name")
     parser.add_argument("--variants", default=",".join(VARIANTS),

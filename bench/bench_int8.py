@@ -31,6 +31,7 @@ from qa.index.passages import search_text  # noqa: E402
 from qa.ingest.chunking import chunk_documents  # noqa: E402
 from qa.ingest.corpus import ingest  # noqa: E402
 from qa.questions import read_questions  # noqa: E402
+from qa.answer import sentence_scorer  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -54,7 +55,7 @@ def measure(variant: str, corpus: Path, questions: Path, repeat: int) -> dict:
     try:
         build(settings, rebuild=True)
         qs, _ = read_questions(questions)
-        result = run_eval(Searcher(settings), qs, make_configs(["hybrid"]))
+        result = run_eval(Searcher(settings, sentence_scorer(settings)), qs, make_configs(["hybrid"]))
         overall = result.configs[0].metrics.overall
     finally:
         shutil.rmtree(settings.index, ignore_errors=True)
@@ -67,7 +68,7 @@ def measure(variant: str, corpus: Path, questions: Path, repeat: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "data" / "dev_questions.jsonl")
+    parser.add_argument("--questions", type=Path, default=ROOT / "qa" / "data" / "dev_questions.jsonl")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args(argv)

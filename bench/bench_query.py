@@ -2,7 +2,7 @@
 
     python bench/bench_query.py --index index --repeat 3 --out bench/results
 
-Warm: the dev set (tests/data/dev_questions.jsonl) repeated ``--repeat``
+Warm: the dev set (qa/data/dev_questions.jsonl) repeated ``--repeat``
 times through one loaded Searcher/Assistant: query encoding alone, search in
 bm25/dense/hybrid mode, and ``Assistant.ask``; the index side alone (encoded
 vector given); and the baseline (fixed 400/80 chunks + FAISS flat + same
@@ -31,6 +31,7 @@ from common import free_port, machine, md_table, stop, timed, wait_for_port, wri
 from qa.answer.assistant import Assistant  # noqa: E402
 from qa.ingest.corpus import ingest  # noqa: E402
 from qa.search.query import normalize_query
+from qa.answer import sentence_scorer  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index", type=Path, default=ROOT / "index", help="a built index (default index/)")
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus", help="corpus for the baseline (default corpus/)")
-    parser.add_argument("--questions", type=Path, default=ROOT / "tests" / "data" / "dev_questions.jsonl")
+    parser.add_argument("--questions", type=Path, default=ROOT / "qa" / "data" / "dev_questions.jsonl")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cold-runs", type=int, default=3, help="cold starts of the CLI and of the app (0 skips)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = [r["question"] for r in rows]
     settings = Settings.from_env(index=args.index, corpus=args.corpus)
     t = time.perf_counter()
-    searcher = Searcher(settings)
+    searcher = Searcher(settings, sentence_scorer(settings))
     load_s = time.perf_counter() - t
     assistant = Assistant(settings, searcher)
     index = searcher.index

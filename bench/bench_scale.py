@@ -39,10 +39,9 @@ from qa.search.query import normalize_query  # noqa: E402
 
 
 def dev_questions() -> list[str]:
-    root = Path(__file__).resolve().parent.parent / "tests" / "data"
+    root = Path(__file__).resolve().parent.parent
     out = []
-    for name in ("dev_questions.jsonl", "own_questions.jsonl"):
-        path = root / name
+    for path in (root / "qa" / "data" / "dev_questions.jsonl", root / "tests" / "data" / "own_questions.jsonl"):
         if path.exists():
             out += [json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return out
@@ -84,7 +83,7 @@ def run_size(synth: Synth, n: int, queries: list[str], qvecs: np.ndarray, k: int
     t = time.perf_counter()
     index.add(chunks, vectors, tokens=tokens)
     result["add_s"] = round(time.perf_counter() - t, 1)
-    if index.needs_calibration():  # as qa/build.py does, with the projection as the query encoder
+    if index.needs_calibration():  # as qa/index/build.py does, with the projection as the query encoder
         t = time.perf_counter()
         index.calibrate(np.stack([synth.query_vector(p) for p in probe_phrases(chunks)]))
         result["calibrate_s"] = round(time.perf_counter() - t, 1)

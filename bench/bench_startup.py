@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         write_results(args.out, args.name, results, table)
         return 0
 
-    dev = ROOT / "tests" / "data" / "dev_questions.jsonl"
+    dev = ROOT / "qa" / "data" / "dev_questions.jsonl"
     warm = {}
     for side, tree in sides.items():
         out = wall([sys.executable, "-c", WARM_ASK, str(dev), str(args.warm_repeat)], tree, QA_INDEX=str(args.index))[1]

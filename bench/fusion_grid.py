@@ -1,7 +1,7 @@
 """Fusion and rerank settings on a built index, through the real ``Searcher``.
 
 Every question is encoded once; each setting of the first stage (dense weight,
-RRF constant) and of the second (``qa/rerank.py``: the similarity and
+RRF constant) and of the second (``qa/search/second_stage.py``: the similarity and
 answer-sentence weights, its RRF constant) then ranks with the index's own
 BM25, vectors and sentence vectors. The answer-sentence model was fitted on
 the development sets, so on them its rows are in sample (``bench/answer_cv.py``
@@ -30,6 +30,7 @@ from common import machine, md_table, write_results  # noqa: E402
 
 from qa.evaluation.retrieval import normalize_evidence as norm  # noqa: E402  (score.py's normalisation)
 from qa.search.query import normalize_query
+from qa.answer import sentence_scorer  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -70,12 +71,12 @@ def main() -> None:
     args = parser.parse_args()
     questions = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     settings = Settings.from_env(index=args.index)
-    searcher = Searcher(settings)
+    searcher = Searcher(settings, sentence_scorer(settings))
     searcher.embedder = CachedQueries(searcher.embedder, [q["question"] for q in questions])
     rows = [["bm25", "", "", "", "", "", *evaluate(searcher, questions, "bm25", args.doc_match)],
             ["dense", "", "", "", "", "", *evaluate(searcher, questions, "dense", args.doc_match)]]
     # first stage: dense weight and RRF k (the grid of the first round, fusion-grid-*.md, chose 0.3 and 10);
-    # second stage (qa/rerank.py): similarity and answer-sentence weights (0 and 0: none) and its RRF k
+    # second stage (qa/search/second_stage.py): similarity and answer-sentence weights (0 and 0: none) and its RRF k
     for dense, k, similarity, evidence, rerank_k in itertools.product(
             (settings.dense_weight,), (settings.rrf_k,), (0.0, 0.2, 0.3, 0.4, 0.6), (0.0, 0.4, 0.5, 0.6), (3, 10)):
         if similarity + evidence >= 1 or (similarity == evidence == 0 and rerank_k != 3):

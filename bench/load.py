@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import free_port, machine, run_facts, wait_for_port  # noqa: E402
 
-QUESTIONS = ROOT / "tests" / "data" / "dev_questions.jsonl"
+QUESTIONS = ROOT / "qa" / "data" / "dev_questions.jsonl"
 MARKER = re.compile(r"\[\d+\]")
 #: the report uploaded midway; its distinctive sentence must be found afterwards
 NEW_DOC_NAME = "负载测试新增报告 2025.txt"

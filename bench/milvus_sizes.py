@@ -6,7 +6,7 @@ that makes per million chunks (docs/scale.md, "What goes where in a cluster").
 Measured: the fields ``qa/index/milvus.py`` writes for every chunk of the
 corpus (``text``, ``search_text`` = ``lexical_text``, the other scalar fields
 as stored: JSON for section and meta, 8 bytes per INT64), the distinct BM25
-tokens of ``search_text`` (``qa.tokenize``, the local analyzer; Milvus' jieba
+tokens of ``search_text`` (``qa.text.tokenize``, the local analyzer; Milvus' jieba
 analyzer differs slightly) and the sentences per chunk (one rerank vector
 each). Per million chunks these averages are multiplied out, raw data only;
 what an index adds on the query nodes (HNSW links, the inverted index's

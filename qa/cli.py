@@ -39,11 +39,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 # --- chunks -----------------------------------------------------------------
 
-def cmd_chunks(args: argparse.Namespace) -> int:
+def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
     from qa.ingest.chunking import chunk_documents
     from qa.ingest.corpus import ingest
 
-    settings = _settings(args)
     result = ingest(settings.corpus)
     if args.dropped:
         for d in result.dropped:
@@ -89,10 +88,9 @@ def _report_errors(errors: list) -> int:
 
 # --- build ------------------------------------------------------------------
 
-def cmd_build(args: argparse.Namespace) -> int:
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     from qa.index.build import build
 
-    settings = _settings(args)
     if not settings.corpus.is_dir():
         print(f"error: corpus directory {settings.corpus} does not exist", file=sys.stderr)
         return 2
@@ -125,12 +123,15 @@ def _filter(args: argparse.Namespace):
     )
 
 
-def cmd_search(args: argparse.Namespace) -> int:
-    from qa.search.query import QueryError
-    from qa.search.searcher import Searcher
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.search import QueryError, Searcher
 
-    settings = _settings(args)
-    searcher = Searcher(settings)
+    scorer = None
+    if (args.mode or settings.mode) == "hybrid":  # a BM25 search never loads the answer layer
+        from qa.answer import sentence_scorer
+
+        scorer = sentence_scorer(settings)
+    searcher = Searcher(settings, scorer)
     where = _filter(args)
     if args.batch:
         from qa.questions import read_questions
@@ -177,14 +178,14 @@ def _print_hits(query: str, hits: list, header: str | None = None) -> None:
 
 # --- ask --------------------------------------------------------------------
 
-def cmd_ask(args: argparse.Namespace) -> int:
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from qa.answer.assistant import Assistant
     from qa.search.query import QueryError
 
     if not args.batch and not args.question:
         print("error: give a question or --batch FILE", file=sys.stderr)
         return 2
-    assistant = Assistant(_settings(args))
+    assistant = Assistant(settings)
     if args.batch:
         return _ask_batch(assistant, Path(args.batch), args)
     try:
@@ -249,16 +250,17 @@ def _print_answer(answer) -> None:
 
 # --- draft ------------------------------------------------------------------
 
-def cmd_draft(args: argparse.Namespace) -> int:
+def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from qa.drafting.finder import DraftError, DraftFinder, format_result, prepare_draft, read_draft
+    from qa.drafting import DraftError, DraftFinder, prepare_draft, read_draft
+    from qa.drafting.finder import format_result
     from qa.index.protocol import Filter
     from qa.search.searcher import Searcher
 
     try:
         draft = prepare_draft(read_draft(args.draft))
-        finder = DraftFinder(Searcher(_settings(args)))
+        finder = DraftFinder(Searcher(settings))
     except DraftError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -298,23 +300,6 @@ def _backend_options(parser: argparse.ArgumentParser) -> None:
                              "(default: INDEX/milvus.db; env QA_MILVUS_URI)")
     parser.add_argument("--milvus-collection", metavar="ALIAS",
                         help="Milvus: the alias of the index (default policy_qa, env QA_MILVUS_COLLECTION)")
-
-
-def _with_backend_env(func):
-    """``qa eval`` builds its Settings from the environment: pass the backend
-    flags on that way."""
-    import os
-
-    def run(args: argparse.Namespace) -> int:
-        if args.backend:
-            os.environ["QA_BACKEND"] = args.backend
-        if args.milvus_uri:
-            os.environ["QA_MILVUS_URI"] = args.milvus_uri
-        if args.milvus_collection:
-            os.environ["QA_MILVUS_COLLECTION"] = args.milvus_collection
-        return func(args)
-
-    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -365,13 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "document excludes it anyway")
     p.set_defaults(func=cmd_draft)
 
-    from qa.evaluation.answers import add_answers_flag
-    from qa.evaluation.retrieval import add_eval_command
+    from qa.evaluation.cli import add_eval_command
 
-    p = add_eval_command(sub)
-    add_answers_flag(p)
-    _backend_options(p)
-    p.set_defaults(func=_with_backend_env(p.get_default("func")))
+    _common(add_eval_command(sub))
     return parser
 
 
@@ -387,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.index.storage import IndexProblem
 
     try:
-        return args.func(args)
+        return args.func(args, _settings(args))
     except IndexProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,7 @@
 """Question sets in JSONL: ``id``, ``question``, relevance as ``evidence``
-strings or ``relevant`` chunk/document ids, optional ``kind``.
+strings or ``relevant`` chunk/document ids, optional ``kind``, ``doc`` (the
+document the answer must come from) and ``history`` (a chat's earlier
+questions, oldest first).
 
 Reading never stops at a bad line: each problem is reported with its line
 number and the line is skipped.
@@ -23,6 +25,8 @@ class Question:
     relevant: list[str] = field(default_factory=list)
     kind: str = "other"
     doc: str | None = None
+    #: a chat's earlier questions, oldest first: this one is asked as their follow-up
+    history: list[str] = field(default_factory=list)
 
 
 def read_questions(path: Path, need_relevance: bool = True) -> tuple[list[Question], list[str]]:
@@ -69,9 +73,15 @@ def read_questions(path: Path, need_relevance: bool = True) -> tuple[list[Questi
         if need_relevance and not evidence and not relevant:
             problems.append(f"{where}: needs 'evidence' or 'relevant'")
             continue
+        history = obj.get("history") or []
+        if isinstance(history, str):
+            history = [history]
+        if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+            problems.append(f"{where}: 'history' must be a list of earlier questions (strings)")
+            continue
         kind = str(obj.get("kind") or "other")
         if kind not in KNOWN_KINDS and kind != "other":
             problems.append(f"{where}: unknown kind {kind!r} (kept; known: {', '.join(sorted(KNOWN_KINDS))})")
         seen.add(qid)
-        questions.append(Question(qid, text, list(evidence), list(relevant), kind, obj.get("doc")))
+        questions.append(Question(qid, text, list(evidence), list(relevant), kind, obj.get("doc"), list(history)))
     return questions, problems

@@ -15,9 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from qa.settings import Settings
+
 ROOT = APP_ROOT = Path(__file__).resolve().parent.parent
 SEED_CORPUS = ROOT / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
+#: what the package ships: the dev question sets the app evaluates by default
+QA_DATA = ROOT / "qa" / "data"
+#: the fusion arguments the Searcher hands an index backend (Settings' defaults)
+FUSION = {"dense_weight": Settings().dense_weight, "rrf_k": Settings().rrf_k}
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 #: a report whose passage holds markup; the UI must show it as text
@@ -136,14 +142,15 @@ def app_auth_server(app_workdir):
 
 
 @pytest.fixture(scope="session")
-def app_handlers(app_workdir):
-    """``qa.handlers`` initialised in this process on the app's corpus and index."""
-    from qa import handlers
+def app_ui(app_workdir):
+    """``qa.ui`` (one module per tab) initialised in this process on the app's corpus and index."""
+    import qa.ui
     from qa.settings import Settings
+    from qa.ui import chat, corpus, drafting, evaluation, search, state  # noqa: F401 - attributes of qa.ui
 
     settings = Settings.from_env(corpus=app_workdir / "corpus", index=app_workdir / "index")
-    handlers.init(dataclasses.replace(settings, llm_base_url=None, llm_model=None))  # the extractive path
-    return handlers
+    state.init(dataclasses.replace(settings, llm_base_url=None, llm_model=None))  # the extractive path
+    return qa.ui
 
 
 @pytest.fixture(scope="session")
@@ -162,9 +169,10 @@ def built_index(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def searcher(built_index):
+    from qa.answer import sentence_scorer
     from qa.search.searcher import Searcher
 
-    return Searcher(built_index[0])
+    return Searcher(built_index[0], sentence_scorer(built_index[0]))
 
 
 @pytest.fixture(scope="session")

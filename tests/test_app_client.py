@@ -180,44 +180,44 @@ def test_evaluate_reports_bad_lines(app_client, tmp_path):
     assert "empty.jsonl:1" in summary and chart is None and report is None
 
 
-def test_export_csv_and_markdown(app_handlers, tmp_path):
-    results = app_handlers.search_results("教师交流", 3)
+def test_export_csv_and_markdown(app_ui, tmp_path):
+    results = app_ui.search.search_results("教师交流", 3)
     assert results
     results.append({**results[0], "rank": len(results) + 1, "title": "=HYPERLINK(\"http://x\")",
                     "section": "+1", "citation": "-2+3", "source": "@SUM(A1)"})
-    path = Path(app_handlers.export_results(results, "csv", tmp_path))
+    path = Path(app_ui.search.export_results(results, "csv", tmp_path))
     assert path.exists() and path.suffix == ".csv"
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == app_handlers.SEARCH_HEADERS + ["段落"]
+    assert rows[0] == app_ui.search.SEARCH_HEADERS + ["段落"]
     assert len(rows) == 1 + len(results)
     assert rows[1][4] == results[0]["citation"] and re.match(r"《[^》]+》.*：“.+”", rows[1][4])
     assert rows[-1][2:6] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2+3", "'@SUM(A1)"]
     assert not any(cell[:1] in "=+-@" for row in rows[1:] for cell in row if cell)
 
-    md = Path(app_handlers.export_results(results[:-1], "markdown", tmp_path))
+    md = Path(app_ui.search.export_results(results[:-1], "markdown", tmp_path))
     assert md.exists() and md.suffix == ".md"
     text = md.read_text(encoding="utf-8")
     assert text.startswith("# 检索先例")
     for r in results[:-1]:
         assert f"{r['rank']}. {r['citation']}" in text and r["source"] in text
-    assert app_handlers.export_results([], "csv", tmp_path) is None
+    assert app_ui.search.export_results([], "csv", tmp_path) is None
 
 
-def test_chat_stream_without_llm_is_one_extractive_step(app_handlers):
-    steps = list(app_handlers.ask_stream("教师交流的主要措施有哪些？", []))
+def test_chat_stream_without_llm_is_one_extractive_step(app_ui):
+    steps = list(app_ui.chat.ask_stream("教师交流的主要措施有哪些？", []))
     assert len(steps) == 1
     answer, sources = steps[0]
     assert "划片交流" in answer and "[1]" in answer and "<mark" in sources
 
 
-def test_chat_stream_falls_back_when_generation_server_fails(app_handlers, monkeypatch):
+def test_chat_stream_falls_back_when_generation_server_fails(app_ui, monkeypatch):
     """Configured but unreachable (nothing listens on port 9): the extractive answer, not an error."""
-    a = app_handlers.assistant()
+    a = app_ui.state.assistant()
     monkeypatch.setattr(a, "settings", dataclasses.replace(
         a.settings, llm_base_url="http://127.0.0.1:9/v1", llm_model="none", llm_timeout=5.0))
-    assert app_handlers.llm_configured()
-    answer, sources = list(app_handlers.ask_stream("教师交流的主要措施有哪些？", []))[-1]
+    assert app_ui.chat.llm_configured()
+    answer, sources = list(app_ui.chat.ask_stream("教师交流的主要措施有哪些？", []))[-1]
     assert "划片交流" in answer and "[1]" in answer and "<mark" in sources
 
 

@@ -24,6 +24,7 @@ from qa.settings import Settings
 from qa.text.tokenize import tokenize
 
 DATA = Path(__file__).resolve().parent / "data"
+QA_DATA = DATA.parent.parent / "qa" / "data"
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,8 @@ def saved(tmp_path_factory):
     bm25.index([tokenize(lexical_text(c)) or ["<empty>"] for c in chunks], show_progress=False)
     folder = tmp_path_factory.mktemp("bm25")
     bm25.save(str(folder), **BM25_FILES, show_progress=False)
-    questions = [json.loads(line)["question"] for name in ("dev_questions.jsonl", "own_questions.jsonl")
-                 for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [json.loads(line)["question"] for path in (QA_DATA / "dev_questions.jsonl", DATA / "own_questions.jsonl")
+                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return folder, bm25, questions + probe_phrases(chunks, n=200)
 
 

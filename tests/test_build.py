@@ -9,8 +9,9 @@ import sys
 import pytest
 from conftest import ROOT, SEED_CORPUS, kill_build_when
 
-from qa.index.build import build, is_stale
+from qa.index.build import build
 from qa.index.storage import BuildLocked, IndexCorrupt, IndexMismatch, build_lock, current_dir, load_index
+from qa.answer import sentence_scorer
 from qa.search.searcher import Searcher
 from qa.settings import Settings
 
@@ -27,12 +28,11 @@ def own_index(tmp_path_factory):
 
 
 def _results(settings):
-    searcher = Searcher(settings)
+    searcher = Searcher(settings, sentence_scorer(settings))
     return [[(h.chunk.chunk_id, round(h.score, 6)) for h in searcher.search(q, 5)] for q in QUERIES]
 
 
 def test_unchanged_corpus_is_not_rebuilt(own_index):
-    assert not is_stale(own_index)
     report = build(own_index)
     assert not report.touched and report.embedded == 0
 
@@ -42,13 +42,12 @@ def test_incremental_build_reembeds_only_the_changed_file(own_index):
     original = path.read_bytes()
     try:
         path.write_bytes(original + "\n六、新增工作\n全面推进校园足球特色学校建设,新建足球场12块。\n".encode())
-        assert is_stale(own_index)
         report = build(own_index)
         assert report.changed == ["003_23cd2b7cd9c0da57.txt"] and not report.added and not report.removed
         index, _ = load_index(own_index.index)
         chunks_of_file = [c for c in index.chunks() if c.source == "003_23cd2b7cd9c0da57.txt"]
         assert report.embedded == len(chunks_of_file) < report.chunks
-        hits = Searcher(own_index).search("新建足球场多少块", 3)
+        hits = Searcher(own_index, sentence_scorer(own_index)).search("新建足球场多少块", 3)
         assert any("新建足球场12块" in h.chunk.text for h in hits)
     finally:
         path.write_bytes(original)
@@ -61,7 +60,7 @@ def test_removed_and_broken_files(own_index):
     report = build(own_index)
     assert report.added == ["broken.txt"]
     assert any("broken.txt" in e and "binary" in e for e in report.errors)
-    assert not is_stale(own_index)  # a broken file is retried only when it changes
+    assert not build(own_index).touched  # a broken file is retried only when it changes
     broken.unlink()
     report = build(own_index)
     assert report.removed == ["broken.txt"]

@@ -12,17 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.drafting.finder import (
-    MAX_DRAFT_CHARS,
-    REUSED,
-    DraftError,
-    DraftFinder,
-    fold,
-    prepare_draft,
-    read_draft,
-    reuse_mark,
-    shared_spans,
-)
+from qa.drafting.draft import MAX_DRAFT_CHARS, DraftError, prepare_draft, read_draft
+from qa.drafting.finder import REUSE_GRAM, REUSED, DraftFinder, reuse_mark
+from qa.text.fold import fold_chars as fold
+from qa.text.ngrams import shared_spans
 from qa.index.protocol import Filter
 from qa.ingest.corpus import ingest
 
@@ -55,9 +48,9 @@ def test_fold_ignores_width_case_script_and_punctuation():
 
 
 def test_shared_spans_mark_only_common_wording():
-    spans = shared_spans("全面推进教师交流工作，效果明显。", "我们全面推进教师交流工作")
+    spans = shared_spans("全面推进教师交流工作，效果明显。", "我们全面推进教师交流工作", REUSE_GRAM)
     assert [("全面推进教师交流工作。"[a:b]) for a, b in spans] == ["全面推进教师交流工作"]
-    assert shared_spans("天气很好", "全面推进教师交流工作") == []
+    assert shared_spans("天气很好", "全面推进教师交流工作", REUSE_GRAM) == []
 
 
 def test_copied_sentence_finds_its_source_and_new_wording_does_not(finder, documents):

@@ -1,4 +1,4 @@
-"""The 起草助手 tab's handlers (qa/drafting_ui.py) over the app's real index
+"""The 起草助手 tab's handlers (qa/ui/drafting.py) over the app's real index
 (the seed corpus plus a report holding markup)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from qa import drafting_ui
+from qa.ui import drafting as drafting_ui
 from qa.index.protocol import Filter
 
 XSS_SENTENCE = "本次网络安全演练共发现两类攻击样本，第一类样本为<script>alert(1)</script>，第二类样本为<img src=x onerror=alert(1)>，均已被系统拦截并记录在案。"
@@ -15,7 +15,7 @@ DRAFT = f"一、总体情况\n{XSS_SENTENCE}\n继续加强校园网络安全防�
 
 
 @pytest.fixture(scope="module")
-def analyzed(app_handlers):
+def analyzed(app_ui):
     ticks = []
     state, status = drafting_ui.analyze(DRAFT, None, 3, progress=lambda done, total: ticks.append((done, total)))
     return state, status, ticks
@@ -58,7 +58,7 @@ def test_exports(analyzed, tmp_path):
     assert drafting_ui.export_table({}, "csv", tmp_path) is None
 
 
-def test_bad_drafts_get_a_reason(app_handlers, tmp_path):
+def test_bad_drafts_get_a_reason(app_ui, tmp_path):
     state, status = drafting_ui.analyze("  \n ", None)
     assert state["results"] == [] and "empty" in status
     too_long = "".join(f"第{i}项教育工作稳步推进。" for i in range(drafting_ui.MAX_UI_CHARS // 10))

@@ -85,7 +85,7 @@ def test_corrupted_conversion_is_rebuilt_with_a_warning(first_run, tmp_path):
     folder = _conversion(cache)
     (folder / "model.xml").write_text("<net name='broken'", encoding="utf-8")
     info, vectors, log = _run(cache, tmp_path / "rebuilt.npy", "openvino")
-    assert "WARNING qa.encoders" in log and "converting the model again" in log
+    assert "WARNING qa.embedding.encoders" in log and "converting the model again" in log
     assert info["encoder"] == "openvino"
     assert np.min(np.sum(vectors * first_vectors, axis=1)) >= 0.999
 

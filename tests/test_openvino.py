@@ -11,14 +11,16 @@ import numpy as np
 import pytest
 
 from qa.embedding.embedder import Embedder, get_embedder
-from qa.evaluation.retrieval import make_configs, run_eval
+from qa.evaluation.runner import make_configs, run_eval
 from qa.index.passages import search_text
 from qa.questions import read_questions
+from qa.answer import sentence_scorer
 from qa.search.searcher import Searcher
 
 pytest.importorskip("openvino")
 
 DATA = Path(__file__).resolve().parent / "data"
+QA_DATA = DATA.parent.parent / "qa" / "data"
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +40,10 @@ def test_vectors_match_torch(openvino_embedder, searcher):
 
 
 def test_dev_set_quality_is_unchanged(searcher, openvino_embedder):
-    questions, _ = read_questions(DATA / "dev_questions.jsonl")
+    questions, _ = read_questions(QA_DATA / "dev_questions.jsonl")
     scores = {}
-    for run in (Searcher(replace(searcher.settings, encoder="torch")),
-                Searcher(replace(searcher.settings, encoder="openvino"))):
+    for run in (Searcher(replace(searcher.settings, encoder="torch"), sentence_scorer(replace(searcher.settings, encoder="torch"))),
+                Searcher(replace(searcher.settings, encoder="openvino"), sentence_scorer(replace(searcher.settings, encoder="openvino")))):
         scores[run.embedder.encoder] = run_eval(run, questions, make_configs(["hybrid"])).configs[0].metrics.overall
     assert scores["openvino"]["R@5"] >= scores["torch"]["R@5"] - 0.01
 

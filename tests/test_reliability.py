@@ -313,9 +313,10 @@ def test_unknown_kinds_are_reported_but_kept_and_duplicates_reported(tmp_path):
 # --- crash safety: SIGKILL while the new version is written ---------------------------------------
 
 def _answers(settings: Settings) -> list:
+    from qa.answer import sentence_scorer
     from qa.search.searcher import Searcher
 
-    searcher = Searcher(settings)
+    searcher = Searcher(settings, sentence_scorer(settings))
     return [[(h.chunk.chunk_id, round(h.score, 6)) for h in searcher.search(q, 5)] for q in QUERIES]
 
 
@@ -385,9 +386,10 @@ def test_sigkill_while_writing_the_new_version_keeps_the_previous_one(private_in
     assert current_dir(settings.index) != version
     _assert_current_is_complete(settings)
     assert tmp_versions(settings.index) == []
+    from qa.answer import sentence_scorer
     from qa.search.searcher import Searcher
 
-    hits = Searcher(settings).search("智慧体育公园示范校有多少所", 3)
+    hits = Searcher(settings, sentence_scorer(settings)).search("智慧体育公园示范校有多少所", 3)
     assert hits[0].chunk.source == "新增 报告..2025.txt"
 
 
@@ -408,9 +410,10 @@ def test_two_builds_at_once_one_writes_the_other_is_refused(private_index):
     version = _assert_current_is_complete(settings)
     assert version != before
     assert [p.name for p in settings.index.iterdir() if p.name.startswith(("v-", ".tmp-"))] == [version.name]
+    from qa.answer import sentence_scorer
     from qa.search.searcher import Searcher
 
-    hits = Searcher(settings).search("校园心理辅导室建了多少间", 3)
+    hits = Searcher(settings, sentence_scorer(settings)).search("校园心理辅导室建了多少间", 3)
     assert hits[0].chunk.source == "并发 报告.txt"
 
 

@@ -1,4 +1,4 @@
-"""The second stage (qa/rerank.py) on the real seeds, index and model."""
+"""The second stage (qa/search/second_stage.py) on the real seeds, index and model."""
 
 from __future__ import annotations
 
@@ -52,6 +52,6 @@ def test_answers_and_the_rerank_use_one_sentence_model(assistant):
     try:
         replacement = dataclasses.replace(model)
         assistant.model = replacement
-        assert assistant.searcher.reranker.model is replacement
+        assert assistant.searcher.scorer.model is replacement
     finally:
         assistant.model = model

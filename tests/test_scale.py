@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
+from conftest import FUSION
 from qa.index.local import LocalIndex
 from qa.index.passages import probe_phrases
 from qa.index.vectors import ivf_cells, vector_kind
@@ -81,9 +82,9 @@ def test_ivf_above_the_limit_finds_the_exact_neighbour(ivf):
 
 def test_ivf_hybrid_and_filters(ivf):
     index, vectors = ivf
-    ranked = index.search("教育 u5", vectors[5], 10, "hybrid")
+    ranked = index.search("教育 u5", vectors[5], 10, "hybrid", None, **FUSION)
     assert ranked and ranked[0][0].chunk_id == "c5"
-    only = index.search("学校", vectors[0], 10, "dense", where=_filter(doc="doc3"))
+    only = index.search("学校", vectors[0], 10, "dense", where=_filter(doc="doc3"), **FUSION)
     assert only and {c.doc_id for c, _ in only} == {"doc3"} and len(only) == 10
 
 
@@ -105,7 +106,7 @@ def test_ivf_save_load_mmap_delete_and_add(ivf, tmp_path):
     assert loaded.delete(["doc7"]) == len(gone)
     assert not loaded.stats()["memory_mapped"]
     for i in sorted(gone)[:10]:
-        assert all(c.doc_id != "doc7" for c, _ in loaded.search("", vectors[i], 10, "dense"))
+        assert all(c.doc_id != "doc7" for c, _ in loaded.search("", vectors[i], 10, "dense", None, **FUSION))
     keep = np.asarray(sorted(set(range(N)) - gone))
     truth = keep[np.argmax(q @ vectors[keep].T, axis=1)]
     found = [loaded.search_dense(v, 1)[0][0] for v in q]
@@ -113,7 +114,7 @@ def test_ivf_save_load_mmap_delete_and_add(ivf, tmp_path):
     # incremental add keeps ids counting and the new vectors findable
     extra = clustered(300, seed=9)
     loaded.add(chunks(300, start=N), extra, tokens=tokens(300, start=N))
-    assert loaded.search("", extra[0], 1, "dense")[0][0].chunk_id == f"c{N}"
+    assert loaded.search("", extra[0], 1, "dense", None, **FUSION)[0][0].chunk_id == f"c{N}"
     assert len(loaded) == N - len(gone) + 300
 
 
@@ -124,7 +125,7 @@ def test_ivf_retrains_when_it_outgrows_its_cells():
     more = clustered(8000, seed=4)
     index.add(chunks(8000, start=1200), more, tokens=tokens(8000, start=1200))
     assert index.stats()["cells"] > cells
-    assert index.search("", more[123], 1, "dense")[0][0].chunk_id == "c1323"
+    assert index.search("", more[123], 1, "dense", None, **FUSION)[0][0].chunk_id == "c1323"
 
 
 def test_flat_mmap_round_trip_and_write_after_load(tmp_path):
@@ -146,7 +147,7 @@ def test_hnsw_option_deletes_by_rebuilding(tmp_path):
     assert index.stats()["vector_kind"] == "hnsw"
     assert nearest_share(index, vectors, queries()) >= 0.95
     assert index.delete(["doc1"]) == 30
-    assert all(c.doc_id != "doc1" for c, _ in index.search("", vectors[1], 10, "dense"))
+    assert all(c.doc_id != "doc1" for c, _ in index.search("", vectors[1], 10, "dense", None, **FUSION))
     index.save(tmp_path)
     loaded = LocalIndex.load(tmp_path, DIM)
     assert loaded.stats()["vector_kind"] == "hnsw" and loaded.search_dense(vectors[2], 1)[0][0] == 2
@@ -239,4 +240,4 @@ def test_bm25_is_memory_mapped_on_load_and_rebuilt_from_stored_tokens(tmp_path):
     rebuilt = LocalIndex.load(second, DIM)
     assert rebuilt._bm25 is None
     for q in (query, "u305 教育", "t3"):
-        assert rebuilt.search(q, None, 10, "bm25") == again.search(q, None, 10, "bm25") == loaded.search(q, None, 10, "bm25")
+        assert rebuilt.search(q, None, 10, "bm25", None, **FUSION) == again.search(q, None, 10, "bm25", None, **FUSION) == loaded.search(q, None, 10, "bm25", None, **FUSION)

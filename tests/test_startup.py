@@ -47,7 +47,7 @@ def test_bm25_search_loads_no_model(built_index):
                importtime=True)
     assert "[1]" in done.stdout
     modules = _imported(done.stderr)
-    assert "qa.retrieval" in modules and not modules & HEAVY, sorted(modules & HEAVY)
+    assert "qa.search.searcher" in modules and not modules & HEAVY, sorted(modules & HEAVY)
     # the saved BM25 matrix is read without bm25s, whose import pulls numba and scipy
     assert not modules & {"bm25s", "numba", "scipy"}, sorted(modules & {"bm25s", "numba", "scipy"})
 

@@ -1,5 +1,5 @@
 """The BM25 tokenizer gives the tokens the index was built with, however
-jieba's dictionary is read (``qa.jieba_dict``: a table on disk, or loaded whole).
+jieba's dictionary is read (``qa.text.jieba_dict``: a table on disk, or loaded whole).
 
 The reference is jieba itself, set up as the index build always did:
 ``jieba.Tokenizer()`` plus the policy terms, the dictionary loaded whole.
@@ -14,7 +14,7 @@ from pathlib import Path
 import jieba
 import pytest
 
-from qa import jieba_dict
+from qa.text import jieba_dict
 from qa.text.fold import normalize_text
 from qa.text.jieba_dict import PolicyJieba, stored_tokenizer, write_table
 from qa.text.tokenize import STOPWORDS

@@ -30,10 +30,12 @@ import numpy as np
 from qa.answer.enumeration import Enumeration, list_match, question_enumeration
 from qa.answer.followup import resolve
 from qa.answer.sentence_model import AnswerModel
-from qa.answer.signals import Candidates, Span, introduces, question_features
+from qa.answer.scorer import LogisticScorer
+from qa.answer.signals import Candidates, candidates, introduces, question_features
 from qa.models import Answer, Citation, Hit
 from qa.search.query import normalize_query
 from qa.search.searcher import Searcher
+from qa.search.sentences import Span, sentence_facts
 from qa.settings import Settings
 from qa.text.ngrams import bigrams
 
@@ -55,25 +57,35 @@ def _one_line(text: str) -> str:
 
 
 class Assistant:
-    """The answer layer the CLI and the UI share; one model and index load."""
+    """The answer layer the CLI and the UI share; one model and index load.
+
+    >>> from qa import Assistant, Settings                          # doctest: +SKIP
+    >>> answer = Assistant(Settings.from_env()).ask("教师交流的主要措施有哪些？")  # doctest: +SKIP
+    >>> answer.found, answer.citations[0].section                   # doctest: +SKIP
+    (True, ['三、…', '（三）开展校长、教师交流工作'])
+    """
 
     def __init__(self, settings: Settings | None = None, searcher: Searcher | None = None,
                  model: AnswerModel | None = None):
         self.settings = settings or Settings.from_env()
-        self.searcher = searcher or Searcher(self.settings)
-        self.signals = self.searcher.reranker.signals
-        if model is not None:
-            self.model = model
+        if searcher is None:
+            searcher = Searcher(self.settings, LogisticScorer(model))
+        elif not isinstance(searcher.scorer, LogisticScorer):
+            raise ValueError("the searcher's second stage must use the answer layer's scorer "
+                             "(Searcher(settings, sentence_scorer(settings)))")
+        elif model is not None:
+            searcher.scorer.model = model
+        self.searcher = searcher
 
     @property
     def model(self) -> AnswerModel:
-        """The sentence and found models; the sentence model also reranks the
-        searcher's candidates (``qa.rerank``), so both always use the same one."""
-        return self.searcher.reranker.model
+        """The sentence and found models; the sentence model also ranks the
+        searcher's candidates (its scorer), so both always use the same one."""
+        return self.searcher.scorer.model
 
     @model.setter
     def model(self, model: AnswerModel) -> None:
-        self.searcher.reranker.model = model
+        self.searcher.scorer.model = model
 
     def search_query(self, question: str, history: list[str] | None = None) -> str:
         """What to search for ``question`` after ``history`` (the app's
@@ -82,43 +94,61 @@ class Assistant:
 
     def ask(self, question: str, top_k: int | None = None, mode: str = "extractive",
             max_statements: int = 4, history: list[str] | None = None) -> Answer:
+        """Answer ``question`` (read against ``history``, the earlier questions
+        of a chat, oldest first) from the reports, every statement cited;
+        raises ``qa.search.QueryError`` for a question with no words."""
         normalize_query(question)  # raises QueryError for empty input
         turn = resolve(question, history)
         if turn.item is not None:
             listed = self._nth_item(question, turn, top_k, max_statements)
             if listed is not None:
                 return listed
-        hits = self.searcher.search(turn.question, top_k or 6)
+        retrieval = self.searcher.retrieve(turn.question, top_k or 6)
         if mode == "llm" and self.settings.llm_base_url and self.settings.llm_model:
             from qa.answer.generation import generate_answer
 
-            answer = generate_answer(self.settings, question, hits)
+            answer = generate_answer(self.settings, question, retrieval.hits)
             if answer is not None:
                 return answer
             logger.warning("generated answer failed; falling back to the extractive answer")
-        answer = self.extractive(turn.question, hits, max_statements)
+        answer = self.extractive(turn.question, retrieval.hits, max_statements, retrieval.sentences)
         answer.question = question
         return answer
 
     def _nth_item(self, question: str, turn, top_k: int | None, max_statements: int) -> Answer | None:
         """"二是什么？" after a list answer: that item of the previous answer."""
-        hits = self.searcher.search(turn.question, top_k or 6)
-        spans, found, listed = self.statements(turn.question, hits, max_statements)
+        retrieval = self.searcher.retrieve(turn.question, top_k or 6)
+        hits = retrieval.hits
+        spans, found, listed = self.statements(turn.question, hits, max_statements, retrieval.sentences)
         items = spans[1:] if listed and len(spans) > 1 and spans[0].rank < 0 else spans
         if not found or not listed or turn.item > len(items):
             return None
         return self._compose(question, [items[turn.item - 1]], hits, bulleted=False)
 
-    def extractive(self, question: str, hits: list[Hit], max_statements: int = 4) -> Answer:
-        spans, found, listed = self.statements(question, hits, max_statements)
+    def extractive(self, question: str, hits: list[Hit], max_statements: int = 4,
+                   sentences: dict[str, list[Span]] | None = None) -> Answer:
+        """The extractive answer to ``question`` from ``hits``; ``sentences``:
+        their candidate sentences as the search computed them (``Retrieval``)."""
+        spans, found, listed = self.statements(question, hits, max_statements, sentences)
         if not found:
             return self._not_found(question, hits)
         return self._compose(question, spans, hits, bulleted=len(spans) > 1)
 
-    def judge(self, question: str, hits: list[Hit]) -> tuple[Candidates, Enumeration | None, float]:
+    def facts(self, question: str, hits: list[Hit],
+              sentences: dict[str, list[Span]] | None = None) -> dict[str, list[Span]]:
+        """The hits' candidate sentences with similarities: from ``sentences``
+        when the search computed them, else now."""
+        if sentences is not None and all(hit.chunk.chunk_id in sentences for hit in hits):
+            return sentences
+        vector = self.searcher.query_vector(normalize_query(question))
+        similarities = self.searcher.index.sentence_similarities([hit.chunk for hit in hits], vector) if hits else None
+        return sentence_facts(hits, vector, similarities, self.searcher.encode_passages)
+
+    def judge(self, question: str, hits: list[Hit], sentences: dict[str, list[Span]] | None = None
+              ) -> tuple[Candidates, Enumeration | None, float]:
         """The candidate sentences ranked by probability, a list question's
         enumeration, and the probability that the reports answer the question."""
-        cands = self.signals.candidates(question, hits)
+        cands = candidates(question, hits, self.facts(question, hits, sentences), self.searcher.colloquial)
         if not cands.spans:
             return cands, None, 0.0
         for span, p in zip(cands.spans, self.model.sentence.prob(cands.matrix())):
@@ -128,10 +158,11 @@ class Assistant:
         features = question_features(cands, cands.spans[0], list_match(listed))
         return cands, listed, float(self.model.found.prob(np.array(features)))
 
-    def statements(self, question: str, hits: list[Hit], max_statements: int = 4) -> tuple[list[Span], bool, bool]:
+    def statements(self, question: str, hits: list[Hit], max_statements: int = 4,
+                   sentences: dict[str, list[Span]] | None = None) -> tuple[list[Span], bool, bool]:
         """(spans to state, whether the reports answer it, whether it is a list
         answer). A list answer's introduction, if any, comes first with rank -1."""
-        cands, listed, p_found = self.judge(question, hits)
+        cands, listed, p_found = self.judge(question, hits, sentences)
         if p_found < self.model.found.threshold:
             return cands.spans[:1], False, False
         if listed is not None and listed.score >= cands.spans[0].coverage * 0.8:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.answer.signals import Candidates, Span, coverage
+from qa.answer.signals import Candidates, Span
 from qa.models import Chunk
-from qa.text.ngrams import bigrams
+from qa.text.ngrams import bigrams, coverage
 from qa.text.numbers import cn_to_int
 
 _CN = "一二三四五六七八九十"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,10 +24,10 @@ import numpy as np
 
 from qa.answer.enumeration import list_match, question_enumeration
 from qa.answer.sentence_model import MODEL_FILE, AnswerModel, Logistic
-from qa.answer.signals import QUESTION_FEATURES, SENTENCE_FEATURES, question_features
+from qa.answer.signals import QUESTION_FEATURES, SENTENCE_FEATURES, candidates, question_features
 from qa.questions import read_questions
 from qa.settings import Settings
-from qa.text.fold import match_form as fold
+from qa.text.fold import squash
 
 logger = logging.getLogger(__name__)
 
@@ -44,31 +43,26 @@ class Example:
     labels: np.ndarray  # 1 where the sentence holds an evidence string
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", fold(text))
-
-
 def holds_evidence(sentence: str, evidence: list[str]) -> bool:
-    s = _squash(sentence)
-    return any(_squash(e) in s or (len(s) >= 12 and s in _squash(e)) for e in evidence)
+    s = squash(sentence)
+    return any(squash(e) in s or (len(s) >= 12 and s in squash(e)) for e in evidence)
 
 
 def collect(spec: str, top_k: int = 6) -> list[Example]:
     """Answer one ``INDEX=QUESTIONS[:none]`` set and label its candidates."""
-    from qa.search.searcher import Searcher
+    from qa.answer.assistant import Assistant
 
     index, _, rest = spec.partition("=")
     path, _, flag = rest.partition(":")
-    settings = replace(Settings.from_env(), index=Path(index))
-    searcher = Searcher(settings)
-    signals = searcher.reranker.signals
+    assistant = Assistant(replace(Settings.from_env(), index=Path(index)))
     questions, problems = read_questions(Path(path), need_relevance=False)
     for problem in problems:
         logger.warning(problem)
     out = []
     for q in questions:
-        hits = searcher.search(q.question, top_k)
-        cands = signals.candidates(q.question, hits)
+        retrieval = assistant.searcher.retrieve(q.question, top_k)
+        facts = assistant.facts(q.question, retrieval.hits, retrieval.sentences)
+        cands = candidates(q.question, retrieval.hits, facts, assistant.searcher.colloquial)
         answerable = flag != "none" and q.kind != "none"
         labels = np.array([holds_evidence(s.text, q.evidence) if answerable else False for s in cands.spans])
         out.append(Example(f"{Path(path).name}@{Path(index).name}{':none' if flag else ''}", q.id, answerable,

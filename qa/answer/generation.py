@@ -61,19 +61,26 @@ def stream_tokens(settings: Settings, question: str, hits: list[Hit]) -> Iterato
             yield delta
 
 
-def generate_answer(settings: Settings, question: str, hits: list[Hit]) -> Answer | None:
-    """The model's cited answer, or None when the server fails or cites nothing."""
-    try:
-        text = keep_cited("".join(stream_tokens(settings, question, hits)), len(hits))
-    except Exception as exc:  # network, timeout, server error: all mean "fall back"
-        logger.warning("LLM server failed: %s", exc)
+def cited_answer(question: str, text: str, hits: list[Hit]) -> Answer | None:
+    """The generated text as an Answer, keeping only sentences whose every
+    ``[n]`` names a given passage; None when none is left."""
+    kept = keep_cited(text, len(hits))
+    if not kept:
         return None
-    if not text:
-        return None
-    used = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)})
+    used = sorted({int(n) for n in re.findall(r"\[(\d+)\]", kept)})
     citations = [
         Citation(n, h.chunk.doc_id, h.chunk.title, list(h.chunk.section), h.chunk.source, h.chunk.start,
                  h.chunk.end, h.chunk.text)
         for n, h in ((n, hits[n - 1]) for n in used)
     ]
-    return Answer(question, text, citations, "llm", True, hits)
+    return Answer(question, kept, citations, "llm", True, hits)
+
+
+def generate_answer(settings: Settings, question: str, hits: list[Hit]) -> Answer | None:
+    """The model's cited answer, or None when the server fails or cites nothing."""
+    try:
+        text = "".join(stream_tokens(settings, question, hits))
+    except Exception as exc:  # network, timeout, server error: all mean "fall back"
+        logger.warning("LLM server failed: %s", exc)
+        return None
+    return cited_answer(question, text, hits)

@@ -24,17 +24,18 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from qa.ingest.outline import display
-from qa.models import Chunk, Hit
-from qa.text.fold import normalize_text
+from qa.models import Hit
+from qa.search.sentences import Span
+from qa.text.fold import match_form, word_chars
 from qa.text.glossary import colloquial_share, expand_english, in_official_words, is_english
 from qa.text.numbers import CN_NUM
-from qa.text.sentences import sentence_spans
+from qa.text.ngrams import bigrams, coverage, pairs, share
 
 logger = logging.getLogger(__name__)
 
@@ -58,24 +59,6 @@ QUESTION_FEATURES = ("best_prob", "best_sim", "best_sim_z", "max_sim", "max_sim_
                      "english", "colloquial")
 
 
-def fold(text: str) -> str:
-    """The matching form of a text: width, case, script folded (never quoted)."""
-    return normalize_text(text).lower()
-
-
-def _word_chars(folded: str) -> str:
-    """A folded text's word characters, the material of its bigrams."""
-    return re.sub(r"[^\w\u3400-\u9fff]", "", folded)
-
-
-def _pairs(chars: str) -> set[str]:
-    return {chars[i:i + 2] for i in range(len(chars) - 1)}
-
-
-def bigrams(text: str) -> set[str]:
-    return _pairs(_word_chars(fold(text)))
-
-
 def question_terms(question: str, colloquial: frozenset[str] = frozenset()) -> set[str]:
     """Character bigrams of the question's content (question words removed);
     an English question contributes its glossary terms, a colloquial phrase
@@ -84,17 +67,8 @@ def question_terms(question: str, colloquial: frozenset[str] = frozenset()) -> s
     if is_english(question):
         text = expand_english(question)
     else:
-        text = _QUESTION_WORDS.sub(" ", fold(in_official_words(question, colloquial)))
+        text = _QUESTION_WORDS.sub(" ", match_form(in_official_words(question, colloquial)))
     return {b for part in text.split() for b in bigrams(part)}
-
-
-def coverage(terms: set[str], text: str) -> float:
-    return share(terms, bigrams(text))
-
-
-def share(terms: set[str], grams: set[str]) -> float:
-    """Share of ``terms`` among a text's bigrams."""
-    return len(terms & grams) / len(terms) if terms else 0.0
 
 
 def idf_coverages(terms: set[str], grams: list[set[str]]) -> list[float]:
@@ -143,49 +117,7 @@ def _displayed(section: tuple[str, ...]) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def _folded_title(title: str) -> str:
-    return fold(title).strip()
-
-
-@dataclass
-class Span:
-    """A candidate statement: an exact slice of one chunk's document."""
-
-    chunk: Chunk
-    start: int  # offsets into the document text
-    end: int
-    text: str
-    rank: int = 1  # retrieval rank of the chunk
-    sim: float = 0.0
-    coverage: float = 0.0
-    features: list[float] = field(default_factory=list)
-    prob: float = 0.0
-
-    # the matching forms, computed once: several signals read them
-    @cached_property
-    def folded(self) -> str:
-        return fold(self.text)
-
-    @cached_property
-    def chars(self) -> str:
-        return _word_chars(self.folded)
-
-    @cached_property
-    def grams(self) -> set[str]:
-        return _pairs(self.chars)
-
-
-def chunk_sentences(chunk: Chunk) -> list[tuple[int, Span]]:
-    """(position among the chunk's stored sentence vectors, sentence span);
-    whitespace trimmed, scraps without four word characters skipped."""
-    out = []
-    for i, (a, b) in enumerate(sentence_spans(chunk.text, 0, len(chunk.text))):
-        raw = chunk.text[a:b]
-        text = raw.strip()
-        if len(re.sub(r"\W", "", text)) < 4:
-            continue
-        offset = a + raw.index(text)
-        out.append((i, Span(chunk, chunk.start + offset, chunk.start + offset + len(text), text)))
-    return out
+    return match_form(title).strip()
 
 
 @dataclass
@@ -203,68 +135,42 @@ class Candidates:
                                                                                     len(SENTENCE_FEATURES))
 
 
-class SentenceSignals:
-    """Computes the signals with the searcher's model and index."""
-
-    def __init__(self, searcher):
-        self.searcher = searcher
-
-    def query_vector(self, question: str) -> np.ndarray:
-        from qa.search.query import normalize_query
-
-        return self.searcher.query_vector(normalize_query(question))
-
-    def _similarities(self, positions: list[int], texts: list[str], stored: np.ndarray | None,
-                      vector: np.ndarray) -> np.ndarray:
-        """The sentences' similarities from the stored ones, or encoded now
-        when the index keeps none for this chunk."""
-        if stored is not None and positions and max(positions) < len(stored):
-            return np.asarray(stored, dtype="float64")[positions]
-        if not texts:
-            return np.zeros(0)
-        return self.searcher.embedder.encode_documents(texts) @ np.asarray(vector, dtype="float32")
-
-    def candidates(self, question: str, hits: list[Hit], vector: np.ndarray | None = None,
-                   similarities: list[np.ndarray] | None = None) -> Candidates:
-        """``vector`` (the question's) and ``similarities`` (the index's
-        ``sentence_similarities`` of the hits) when the caller has them already."""
-        foreign = self.searcher.colloquial
-        terms = question_terms(question, foreign)
-        vector = self.query_vector(question) if vector is None else vector
-        if similarities is None and hits:
-            similarities = self.searcher.index.sentence_similarities([hit.chunk for hit in hits], vector)
-        spans: list[Span] = []
-        context: dict[int, tuple[float, float]] = {}  # id(span) -> (context coverage, intro coverage)
-        for n, hit in enumerate(hits):
-            pairs = chunk_sentences(hit.chunk)
-            stored = similarities[n] if similarities is not None else None
-            sims = self._similarities([i for i, _ in pairs], [s.text for _, s in pairs], stored, vector)
-            heading = " ".join([hit.chunk.title, *hit.chunk.section])
-            heading_chars = _word_chars(fold(heading))
-            heading_grams = _pairs(heading_chars)
-            intro = 0.0
-            for (_, span), sim in zip(pairs, sims):
-                span.rank, span.sim, span.coverage = hit.rank, float(sim), share(terms, span.grams)
-                # the bigrams of "heading sentence": both texts' and the one across the seam
-                seam = {heading_chars[-1] + span.chars[0]} if heading_chars and span.chars else set()
-                context[id(span)] = (share(terms, heading_grams | span.grams | seam), intro)
-                if introduces(span):
-                    intro = span.coverage
-                spans.append(span)
-        number_question = bool(NUMBER_QUESTION.search(question))
-        if spans:
-            sims = np.array([s.sim for s in spans])
-            mean, std = sims.mean(), sims.std() + 1e-3
-            top_sim, top_cov = sims.max(), max(s.coverage for s in spans)
-            rare = idf_coverages(terms, [s.grams for s in spans])
-            top_rare = max(rare)
-            for s, idf_cov in zip(spans, rare):
-                number = has_number_unit(s.folded) if number_question else False
-                s.features = [s.sim, s.sim - top_sim, (s.sim - mean) / std, s.coverage, s.coverage - top_cov,
-                              1.0 / s.rank, float(number_question and number),
-                              float(number_question and not number), math.log(len(s.text)) / 5,
-                              *context[id(s)], float(introduces(s)), idf_cov, idf_cov - top_rare]
-        return Candidates(question, terms, spans, number_question, colloquial_share(question, foreign))
+def candidates(question: str, hits: list[Hit], facts: dict[str, list[Span]],
+               colloquial: frozenset[str] = frozenset()) -> Candidates:
+    """Every sentence of ``hits`` (from ``facts``) with its signals relative
+    to this set of passages; ``colloquial``: the phrases to translate
+    (``Searcher.colloquial``)."""
+    terms = question_terms(question, colloquial)
+    spans: list[Span] = []
+    context: dict[int, tuple[float, float]] = {}  # id(span) -> (context coverage, intro coverage)
+    for hit in hits:
+        heading = " ".join([hit.chunk.title, *hit.chunk.section])
+        heading_chars = word_chars(match_form(heading))
+        heading_grams = pairs(heading_chars)
+        intro = 0.0
+        for base in facts[hit.chunk.chunk_id]:
+            span = base.fresh()
+            span.rank, span.coverage = hit.rank, share(terms, span.grams)
+            # the bigrams of "heading sentence": both texts' and the one across the seam
+            seam = {heading_chars[-1] + span.chars[0]} if heading_chars and span.chars else set()
+            context[id(span)] = (share(terms, heading_grams | span.grams | seam), intro)
+            if introduces(span):
+                intro = span.coverage
+            spans.append(span)
+    number_question = bool(NUMBER_QUESTION.search(question))
+    if spans:
+        sims = np.array([s.sim for s in spans])
+        mean, std = sims.mean(), sims.std() + 1e-3
+        top_sim, top_cov = sims.max(), max(s.coverage for s in spans)
+        rare = idf_coverages(terms, [s.grams for s in spans])
+        top_rare = max(rare)
+        for s, idf_cov in zip(spans, rare):
+            number = has_number_unit(s.folded) if number_question else False
+            s.features = [s.sim, s.sim - top_sim, (s.sim - mean) / std, s.coverage, s.coverage - top_cov,
+                          1.0 / s.rank, float(number_question and number),
+                          float(number_question and not number), math.log(len(s.text)) / 5,
+                          *context[id(s)], float(introduces(s)), idf_cov, idf_cov - top_rare]
+    return Candidates(question, terms, spans, number_question, colloquial_share(question, colloquial))
 
 
 def question_features(cands: Candidates, best: Span, list_match: float = 0.0) -> list[float]:

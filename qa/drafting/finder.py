@@ -24,31 +24,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-import sys
-import unicodedata
 import weakref
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from qa.index.local import LocalIndex
 from qa.index.protocol import Filter
-from qa.ingest.cleaning import clean_text
-from qa.ingest.loading import LoadError, decode_bytes, read_file
-from qa.text.sentences import sentence_units
-from qa.text.sentences import vector_sentences as chunk_sentences
-from qa.text.simplify import to_simplified
+from qa.drafting.draft import Draft, DraftError, Sentence
+from qa.text.fold import fold_chars
+from qa.text.ngrams import containment, ngram_set
+from qa.text.sentences import vector_sentences
 
 logger = logging.getLogger(__name__)
 
-#: drafts longer than this (cleaned characters) are refused: ~6,000 sentences, minutes of encoding
-MAX_DRAFT_CHARS = 200_000
-#: a "sentence" longer than this (no sentence marks) is cut at clause marks
-MAX_SENTENCE_CHARS = 300
-DRAFT_SUFFIXES = (".txt", ".md", ".markdown", ".docx")
 #: character n-gram width of the reuse measure (6 Chinese characters: two to three words); 5 marked
 #: short sentences sharing one set phrase as reused (docs/drafting.md)
 REUSE_GRAM = 6
@@ -62,159 +52,16 @@ LEXICAL_CHUNKS = 10
 #: draft sentences encoded and searched together; memory stays bounded by one batch
 BATCH = 128
 
-_WORD = re.compile(r"[\w\u3400-\u9fff]")
-_NON_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-
-
-class DraftError(ValueError):
-    """A draft that cannot be processed; the message says why."""
-
-
-# --------------------------------------------------------------------------- folding and reuse
-
-def fold(text: str) -> tuple[str, list[int]]:
-    """Word characters of ``text`` folded for matching (width, case,
-    traditional -> simplified), with each one's offset in ``text``. Only for
-    comparing: stored and quoted text keeps its own forms."""
-    chars, positions = [], []
-    for i, ch in enumerate(text):
-        for f in unicodedata.normalize("NFKC", ch).lower():
-            if _WORD.match(f):
-                chars.append(f)
-                positions.append(i)
-    folded = "".join(chars)
-    simplified = to_simplified(folded)
-    return (simplified if len(simplified) == len(folded) else folded), positions
-
 
 def fingerprint(text: str) -> str:
     """A hash of the folded word characters: equal for the same text in other
     punctuation, widths or line breaks."""
-    folded = _NON_WORD.sub("", to_simplified(unicodedata.normalize("NFKC", text)).lower())
-    return hashlib.sha1(folded.encode("utf-8")).hexdigest()
-
-
-def grams(folded: str, n: int = REUSE_GRAM) -> frozenset[str]:
-    return frozenset(folded[i:i + n] for i in range(len(folded) - n + 1)) if len(folded) >= n else frozenset({folded})
-
-
-def covered(folded: str, other: frozenset[str], other_text: str, n: int = REUSE_GRAM) -> bytearray:
-    """Per folded character of ``folded``: 1 when it lies in an n-gram of ``other``
-    (a text shorter than n counts when it occurs in ``other_text`` whole)."""
-    marks = bytearray(len(folded))
-    if len(folded) < n:
-        if folded and folded in other_text:
-            marks[:] = b"\x01" * len(folded)
-        return marks
-    for i in range(len(folded) - n + 1):
-        if folded[i:i + n] in other:
-            marks[i:i + n] = b"\x01" * n
-    return marks
-
-
-def reuse_score(folded: str, other: frozenset[str], other_text: str, mine: frozenset[str] | None = None) -> float:
-    """n-gram containment: the share of ``folded``'s distinct n-grams (``mine``,
-    when already at hand) that ``other`` holds; a text shorter than n scores 1
-    when it occurs in ``other_text``."""
-    if len(folded) < REUSE_GRAM:
-        return 1.0 if folded and folded in other_text else 0.0
-    mine = mine if mine is not None else grams(folded)
-    return len(mine & other) / len(mine)
-
-
-def shared_spans(text: str, other: str) -> list[tuple[int, int]]:
-    """Spans of ``text`` (original offsets) worded like ``other``: runs of
-    folded characters inside shared n-grams, for highlighting."""
-    folded, positions = fold(text)
-    other_folded, _ = fold(other)
-    marks = covered(folded, grams(other_folded), other_folded)
-    spans: list[tuple[int, int]] = []
-    i = 0
-    while i < len(marks):
-        if not marks[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(marks) and marks[j + 1]:
-            j += 1
-        spans.append((positions[i], positions[j] + 1))
-        i = j + 1
-    return spans
+    return hashlib.sha1(fold_chars(text)[0].encode("utf-8")).hexdigest()
 
 
 def reuse_mark(reuse: float) -> str:
     """The readable mark of a reuse score: 沿用 (reused), 部分 (partly), 新 (new wording)."""
     return "沿用" if reuse >= REUSED else "部分" if reuse >= PARTIAL else "新"
-
-
-# --------------------------------------------------------------------------- the draft
-
-@dataclass
-class Sentence:
-    """One sentence of the draft: ``text == draft.text[start:end]``."""
-
-    n: int
-    paragraph: int
-    start: int
-    end: int
-    text: str
-
-
-@dataclass
-class Draft:
-    """A cleaned draft (offsets index into ``text``) and its sentences."""
-
-    text: str
-    sentences: list[Sentence]
-
-    @property
-    def paragraphs(self) -> int:
-        return self.sentences[-1].paragraph if self.sentences else 0
-
-
-def read_draft(path: str | Path) -> str:
-    """The raw text of a draft file (.txt/.md/.docx), or of stdin for ``-``."""
-    if str(path) == "-":
-        try:
-            return decode_bytes(sys.stdin.buffer.read(), "<stdin>")
-        except LoadError as exc:
-            raise DraftError(f"draft {exc}") from exc
-    path = Path(path)
-    if path.suffix.lower() not in DRAFT_SUFFIXES:
-        raise DraftError(f"{path}: unsupported draft type '{path.suffix}' (use {', '.join(DRAFT_SUFFIXES)} or - for stdin)")
-    if not path.is_file():
-        raise DraftError(f"{path}: no such file")
-    try:
-        return read_file(path)[0].text
-    except LoadError as exc:
-        raise DraftError(f"draft {exc}") from exc
-
-
-def prepare_draft(raw: str, limit: int = MAX_DRAFT_CHARS) -> Draft:
-    """Clean a draft like a corpus file and cut it into paragraphs and sentences.
-    Empty or binary input and drafts over ``limit`` characters are refused."""
-    if len(raw) > 2 * limit:  # refuse before cleaning a huge paste
-        raise DraftError(f"the draft has {len(raw):,} characters; the limit is {limit:,} (split it into parts)")
-    if len(_CONTROL.findall(raw[:65536])) > max(1, len(raw[:65536]) // 100):
-        raise DraftError("the draft looks like binary data, not text")
-    text = clean_text(raw)
-    if not _WORD.search(text):
-        raise DraftError("the draft is empty: it has no words to look up")
-    if len(text) > limit:
-        raise DraftError(f"the draft has {len(text):,} characters; the limit is {limit:,} (split it into parts)")
-    sentences: list[Sentence] = []
-    cursor = 0
-    for paragraph, line in enumerate(text.split("\n"), 1):
-        line_start, cursor = cursor, cursor + len(line) + 1
-        for a, b in sentence_units(text, line_start, line_start + len(line), MAX_SENTENCE_CHARS):
-            while a < b and text[a].isspace():
-                a += 1
-            while b > a and text[b - 1].isspace():
-                b -= 1
-            if _WORD.search(text, a, b):
-                sentences.append(Sentence(len(sentences) + 1, paragraph, a, b, text[a:b]))
-    return Draft(text, sentences)
 
 
 # --------------------------------------------------------------------------- precedents
@@ -286,7 +133,7 @@ class SentenceTable:
         texts: dict[str, list[tuple[int, str]]] = {}
         titles: dict[str, str] = {}
         for i, chunk, matrix in index.sentence_matrices():
-            local = chunk_sentences(chunk.text)
+            local = vector_sentences(chunk.text)
             if len(local) != len(matrix):
                 raise DraftError(f"chunk {chunk.chunk_id}: {len(matrix)} sentence vectors for {len(local)} "
                                  "sentences; rebuild the index (python -m qa build --rebuild)")
@@ -319,7 +166,7 @@ class SentenceTable:
 
     def rows_of_chunk(self, i: int) -> range:
         start = self.first[i]
-        return range(start, start + len(chunk_sentences(self.index.chunk_at(i).text)))
+        return range(start, start + len(vector_sentences(self.index.chunk_at(i).text)))
 
     def subset(self, where: Filter | None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, their vectors) a filter lets through; cached for a few filters."""
@@ -340,8 +187,8 @@ class SentenceTable:
     def folded(self, row: int) -> tuple[str, frozenset[str]]:
         entry = self._grams.get(row)
         if entry is None:
-            folded, _ = fold(self.text(row))
-            entry = (folded, grams(folded))
+            folded, _ = fold_chars(self.text(row))
+            entry = (folded, ngram_set(folded, REUSE_GRAM))
             if len(self._grams) > 200_000:
                 self._grams.clear()
             self._grams[row] = entry
@@ -418,13 +265,13 @@ class DraftFinder:
             candidates.update(int(rows[j]) for j in near)
         for chunk_id, _ in self.index.search_bm25(sentence.text, LEXICAL_CHUNKS, where):
             candidates.update(table.rows_of_chunk(chunk_id))
-        folded, _ = fold(sentence.text)
-        mine = grams(folded)
+        folded, _ = fold_chars(sentence.text)
+        mine = ngram_set(folded, REUSE_GRAM)
         found: list[Precedent] = []
         for row in candidates:
             other, other_grams = table.folded(row)
             cosine = float(table.vectors[row] @ query)
-            found.append(table.precedent(row, cosine, reuse_score(folded, other_grams, other, mine)))
+            found.append(table.precedent(row, cosine, containment(folded, other_grams, other, REUSE_GRAM, mine)))
         found.sort(key=lambda p: (-p.score, p.doc_id, p.start))
         out: list[Precedent] = []
         seen: set[tuple[str, str]] = set()

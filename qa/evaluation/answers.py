@@ -15,17 +15,14 @@ one the held-out check reproduces.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from qa.evaluation.retrieval import is_relevant, normalize_evidence
+from qa.evaluation.relevance import is_relevant
+from qa.text.fold import evidence_form
 from qa.models import Answer
-from qa.questions import Question, read_questions
+from qa.questions import Question
 
 ANSWER_TOP_K = 6  # passages an answer is composed from (as ``qa ask``)
 
@@ -79,30 +76,14 @@ def score_answer(q: Question, answer: dict, chunks: list[dict], retrieved: list[
     if q.kind == "none":
         r.unanswerable, r.declined = 1, int(not found)
         return r
-    evidence = [normalize_evidence(e) for e in q.evidence]
-    text = normalize_evidence(answer.get("answer", ""))
+    evidence = [evidence_form(e) for e in q.evidence]
+    text = evidence_form(answer.get("answer", ""))
     r.answerable = 1
     r.answered_with_evidence = int(found and any(e and e in text for e in evidence))
     r.retrieved_at_5 = int(any(is_relevant(q, h, doc_match, evidence) for h in (retrieved or [])[:5]))
     if found:
         r.lengths.append(len(answer.get("answer", "")))
     return r
-
-
-def score_run(questions: list[Question], run: list[dict], chunks: list[dict]) -> dict[str, KindResult]:
-    """Score saved answers (``qa ask --batch --json`` lines) like
-    ``score_answers.py QUESTIONS RUN --chunks CHUNKS``: ``chunks`` are the
-    lines of ``qa chunks --json``."""
-    by_id = {str(r["id"]): r for r in run}
-    by_doc: dict[str, list[dict]] = {}
-    for k in chunks:
-        by_doc.setdefault(k["doc_id"], []).append(k)
-    by_kind: dict[str, KindResult] = {}
-    for q in questions:
-        answer = by_id.get(q.id, {})
-        docs = [k for c in answer.get("citations") or [] for k in by_doc.get(c.get("doc_id"), [])]
-        by_kind.setdefault(q.kind, KindResult(q.kind)).add(score_answer(q, answer, docs))
-    return _with_total(by_kind)
 
 
 def _with_total(by_kind: dict[str, KindResult]) -> dict[str, KindResult]:
@@ -121,8 +102,7 @@ def evaluate_answers(assistant, questions: list[Question], doc_match: bool = Fal
     missed: list[str] = []
     for i, q in enumerate(questions):
         try:
-            hits = assistant.searcher.search(q.question, ANSWER_TOP_K)
-            answer = assistant.extractive(q.question, hits)
+            answer = assistant.ask(q.question, top_k=ANSWER_TOP_K, history=q.history or None)
         except QueryError:
             answer = Answer(q.question, "", [], "extractive", False, [])
         passages = [h.to_dict() for h in answer.hits]
@@ -144,41 +124,3 @@ def render(by_kind: dict[str, KindResult]) -> str:
             "answered_with_evidence", "retrieval_r5", "declined", "exact_citations", "median_answer_chars")])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
-
-
-def cmd_answer_eval(args: argparse.Namespace) -> int:
-    """``qa eval FILE --answers``."""
-    from qa.answer.assistant import Assistant
-    from qa.index.storage import IndexProblem
-    from qa.settings import Settings
-
-    path = Path(args.questions)
-    questions, problems = read_questions(path, need_relevance=False)
-    for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    questions = [q for q in questions if q.kind == "none" or q.evidence or q.relevant]
-    if not questions:
-        print(f"error: no usable questions in {path}", file=sys.stderr)
-        return 2
-    try:
-        assistant = Assistant(Settings.from_env(index=args.index, model=args.model))
-    except IndexProblem as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    by_kind, missed = evaluate_answers(assistant, questions, args.doc_match)
-    if args.json:
-        sys.stdout.write(json.dumps({"questions": str(path), "by_kind": [r.figures() for r in by_kind.values()],
-                                     "missed": missed}, ensure_ascii=False) + "\n")
-    else:
-        print(render(by_kind))
-        print("missed: " + (" ".join(missed) or "-"))
-    return 0
-
-
-def add_answers_flag(parser: argparse.ArgumentParser) -> None:
-    """``--answers`` on ``qa eval``: score the composed answers instead of the rankings."""
-    parser.add_argument("--answers", action="store_true",
-                        help="score the answers (evidence in the answer, 'none' questions declined, exact "
-                             "citations, length) next to retrieval R@5, by kind")
-    search_eval = parser.get_default("func")
-    parser.set_defaults(func=lambda args: cmd_answer_eval(args) if args.answers else search_eval(args))

@@ -21,7 +21,7 @@ from qa.ingest.chunking import CHUNKER_VERSION, chunk_documents
 from qa.ingest.corpus import corpus_files, file_hash, ingest
 from qa.settings import Settings
 from qa.text.glossary import glossary_version, used_phrases
-from qa.text.sentences import vector_sentences as chunk_sentences
+from qa.text.sentences import vector_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -66,21 +66,6 @@ def current_manifest(settings: Settings) -> dict | None:
     return read_manifest(settings.index)
 
 
-def is_stale(settings: Settings) -> bool:
-    """Whether ``qa build`` would change anything: the corpus, model or
-    chunking differs from what the index was built from."""
-    try:
-        manifest = current_manifest(settings)
-    except Exception:
-        return True
-    if manifest is None or manifest.get("model") != settings.model or manifest.get("chunking") != _chunking_config(settings):
-        return True
-    if manifest.get("backend", "local") != settings.backend:
-        return True
-    current = {p.relative_to(settings.corpus).as_posix(): file_hash(p) for p in corpus_files(settings.corpus)}
-    return current != _known_hashes(manifest)
-
-
 def _known_hashes(manifest: dict | None) -> dict[str, str]:
     """Every file the index has seen: indexed ones and ones that failed (a
     broken file is retried only when its bytes change)."""
@@ -123,7 +108,7 @@ def embed_sentences(embedder, chunks: list, show_progress: bool = False,
     """Vectors of every sentence of every chunk, for the reranker: a passage
     matches when one of its sentences answers the question, and a whole
     chunk's vector dilutes that sentence among the others."""
-    spans = [[chunk.text[a:b] for a, b in chunk_sentences(chunk.text)] for chunk in chunks]
+    spans = [[chunk.text[a:b] for a, b in vector_sentences(chunk.text)] for chunk in chunks]
     flat = embedder.encode_documents([s for group in spans for s in group], progress=show_progress,
                                      label="embedding sentences", report=report)
     out, cursor = [], 0
@@ -135,6 +120,19 @@ def embed_sentences(embedder, chunks: list, show_progress: bool = False,
 
 def build(settings: Settings, rebuild: bool = False, progress: Progress | None = None,
           show_progress: bool = False) -> BuildReport:
+    """Bring the index of ``settings`` up to date with its corpus: only files
+    whose bytes changed are read and embedded; ``rebuild`` starts afresh.
+    A new version is written beside the old one and swapped in atomically, so
+    a build killed at any point leaves the previous index serving. Broken
+    files are reported in ``BuildReport.errors`` and skipped.
+    ``progress(stage, done, total)`` is called as chunks are embedded;
+    ``show_progress`` draws tqdm bars.
+
+    >>> from qa import Settings, build                                   # doctest: +SKIP
+    >>> report = build(Settings.from_env(corpus="corpus", index="index"))  # doctest: +SKIP
+    >>> report.documents, report.chunks, report.errors                   # doctest: +SKIP
+    (18, 152, [])
+    """
     report = BuildReport(index_dir=str(settings.index))
     timer = time.perf_counter()
 

@@ -13,6 +13,11 @@ def rrf(rankings: Sequence[Sequence[tuple[K, float]]], weights: Sequence[float] 
 
     Ranks, not raw scores, are fused: BM25 scores are unbounded and cosine
     similarities are not, so rank fusion needs no calibration between them.
+
+    >>> bm25 = [("a", 12.0), ("b", 9.5)]
+    >>> dense = [("b", 0.91), ("c", 0.88)]
+    >>> [key for key, _ in rrf([bm25, dense], [0.7, 0.3], k=10)]
+    ['b', 'a', 'c']
     """
     weights = weights or [1.0] * len(rankings)
     fused: dict[K, float] = {}

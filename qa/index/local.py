@@ -78,6 +78,18 @@ BM25_K1, BM25_B = 0.9, 0.4
 
 
 class LocalIndex:
+    """The ``qa.index.protocol.Index`` of one machine: FAISS vectors, a BM25
+    matrix and a SQLite chunk table in one directory.
+
+    >>> import numpy as np
+    >>> from qa.models import Chunk
+    >>> index = LocalIndex(dim=2)
+    >>> chunk = Chunk("d@0", "d", "报告", "d.txt", [], "推进教师交流轮岗。", 0, 9)
+    >>> index.add([chunk], np.array([[1.0, 0.0]]))
+    >>> [c.chunk_id for c, _ in index.search("教师交流", None, 1, "bm25", None, dense_weight=0.3, rrf_k=10)]
+    ['d@0']
+    """
+
     def __init__(self, dim: int, kind: str = "auto", flat_max: int = FLAT_MAX, storage: str = "SQfp16",
                  sentence_limit: int = SENTENCE_VECTORS_MAX):
         vector_kind(0, kind)  # validates
@@ -361,8 +373,8 @@ class LocalIndex:
             faiss.omp_set_num_threads(threads)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
-    def search(self, query: str, vector: np.ndarray | None, k: int, mode: str = "hybrid",
-               where: Filter | None = None, dense_weight: float = 0.5, rrf_k: int = 60) -> list[tuple[Chunk, float]]:
+    def search(self, query: str, vector: np.ndarray | None, k: int, mode: str, where: Filter | None, *,
+               dense_weight: float, rrf_k: int) -> list[tuple[Chunk, float]]:
         if mode == "bm25":
             ranked = self.search_bm25(query, k, where)
         elif mode == "dense":
@@ -378,7 +390,7 @@ class LocalIndex:
 
     def sentence_similarities(self, chunks: list[Chunk], vector: np.ndarray) -> list[np.ndarray] | None:
         """Similarity to the query of each chunk's sentences, in the order
-        stored at build time (``qa.chunking.chunk_sentences``; empty for a chunk
+        stored at build time (``qa.text.sentences.vector_sentences``; empty for a chunk
         without any), or None when the index keeps no sentence vectors (built
         without them, or too big): one matrix product over the candidates'
         stacked sentences. The reranker and the answer layer judge passages by

@@ -6,9 +6,8 @@
   punctuation dropped); a ``BM25`` function turns it into the sparse field.
 * Dense vectors sit in a ``FLOAT_VECTOR`` field (inner product on normalised
   vectors = cosine) under an HNSW index.
-* ``hybrid`` is ``hybrid_search`` + ``RRFRanker`` (equal weights, the default
-  ``dense_weight=0.5``; other weights are fused client-side with the same
-  weighted RRF as the local backend, from two Milvus searches).
+* ``hybrid`` fuses a BM25 and a dense Milvus search client-side with the same
+  weighted RRF as the local backend (``dense_weight``, ``rrf_k`` from ``Settings``).
 * Filters become Milvus boolean expressions (doc ids, ``title like``, an
   ``INT64`` year column).
 
@@ -28,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import string
 from importlib import resources
@@ -81,16 +79,12 @@ def normalize_uri(uri: str | Path) -> str:
     return str(path)
 
 
-def connect(uri: str) -> Any:
-    """A client for ``uri``; a server's credentials come from the environment
+def connect(uri: str, token: str = "") -> Any:
+    """A client for ``uri``; a server's credentials come from the settings
     (``QA_MILVUS_TOKEN``), never from a manifest."""
     from pymilvus import MilvusClient
 
-    return MilvusClient(uri=uri, token=os.environ.get("QA_MILVUS_TOKEN", ""))
-
-
-def is_lite(uri: str) -> bool:
-    return not uri.startswith(_SCHEMES)
+    return MilvusClient(uri=uri, token=token)
 
 
 def _policy_terms() -> list[str]:
@@ -169,13 +163,13 @@ def _flat(hit: Any) -> dict[str, Any]:
 
 class MilvusIndex:
     def __init__(self, uri: str | Path, dim: int, collection: str = DEFAULT_COLLECTION, create: bool = True,
-                 index_type: str = "HNSW", client: Any = None):
+                 index_type: str = "HNSW", client: Any = None, token: str = ""):
         self.uri = normalize_uri(uri)
         self.dim = int(dim)
         self.collection = collection
         self.index_type = index_type
         self._owns_client = client is None  # versions of one alias share their client (one gRPC channel)
-        self._client = client or connect(self.uri)
+        self._client = client or connect(self.uri, token)
         self._next_seq: int | None = None
         self.sentences = collection + SENTENCES
         if self._client.has_collection(collection):
@@ -401,8 +395,8 @@ class MilvusIndex:
     def _dense_params(self, k: int) -> dict[str, Any]:
         return {"metric_type": "IP", "params": {"ef": max(64, k)} if self.index_type == "HNSW" else {}}
 
-    def search(self, query: str, vector: np.ndarray | None, k: int, mode: str = "hybrid",
-               where: Filter | None = None, dense_weight: float = 0.5, rrf_k: int = 60) -> list[tuple[Chunk, float]]:
+    def search(self, query: str, vector: np.ndarray | None, k: int, mode: str, where: Filter | None, *,
+               dense_weight: float, rrf_k: int) -> list[tuple[Chunk, float]]:
         if mode not in MODES:
             raise ValueError(f"unknown search mode {mode!r} (use bm25, dense or hybrid)")
         k = min(int(k), MAX_LIMIT)
@@ -413,8 +407,6 @@ class MilvusIndex:
             ranked = self._search_bm25(query, k, expr)
         elif mode == "dense":
             ranked = self._search_dense(vector, k, expr)
-        elif query.strip() and vector is not None and abs(dense_weight - 0.5) < 1e-9:
-            ranked = self._hybrid(query, vector, k, expr, rrf_k)
         else:
             lists = [self._search_bm25(query, k, expr), self._search_dense(vector, k, expr) if vector is not None else []]
             by_id = {c.chunk_id: c for ranking in lists for c, _ in ranking}
@@ -424,19 +416,6 @@ class MilvusIndex:
         if where:
             ranked = [(c, s) for c, s in ranked if where.accepts(c)]
         return ranked
-
-    def _hybrid(self, query: str, vector: np.ndarray, k: int, expr: str, rrf_k: int) -> list[tuple[Chunk, float]]:
-        from pymilvus import AnnSearchRequest, RRFRanker
-
-        requests = [
-            AnnSearchRequest(data=[query], anns_field="sparse", param={"metric_type": "BM25"}, limit=k, expr=expr or None),
-            AnnSearchRequest(data=[self._vector(vector)], anns_field="dense", param=self._dense_params(k), limit=k,
-                             expr=expr or None),
-        ]
-        result = self._client.hybrid_search(self.collection, requests, ranker=RRFRanker(rrf_k), limit=k,
-                                            output_fields=OUTPUT_FIELDS)
-        # RRFRanker sums 1/(k+rank); the local backend weights each list 0.5
-        return [(c, 0.5 * s) for c, s in self._hits(result)]
 
     def sentence_similarities(self, chunks: list[Chunk], vector: np.ndarray) -> list[np.ndarray] | None:
         """Similarity to the query of each chunk's sentences in stored order
@@ -489,12 +468,12 @@ class MilvusIndex:
             ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path, dim: int, uri: str | None = None) -> "MilvusIndex":
+    def load(cls, path: Path, dim: int, uri: str | None = None, token: str = "") -> "MilvusIndex":
         """Reconnect to the collection a saved pointer names (``uri`` overrides
         the recorded one, e.g. a service name seen from another host)."""
         pointer = json.loads((Path(path) / POINTER_FILE).read_text(encoding="utf-8"))
         return cls(uri or pointer["uri"], dim, pointer["collection"], create=False,
-                   index_type=pointer.get("index_type", "HNSW"))
+                   index_type=pointer.get("index_type", "HNSW"), token=token)
 
     def drop(self) -> None:
         for name in (self.collection, self.sentences):

@@ -55,10 +55,10 @@ class MilvusVersions:
     _shared: dict[tuple[str, str], "MilvusVersions"] = {}
     _shared_lock = threading.Lock()
 
-    def __init__(self, uri: str, alias: str):
+    def __init__(self, uri: str, alias: str, token: str = ""):
         self.uri = normalize_uri(uri)
         self.alias = alias
-        self._client = connect(self.uri)
+        self._client = connect(self.uri, token)
 
     @classmethod
     def for_settings(cls, settings: Any) -> "MilvusVersions":
@@ -67,7 +67,7 @@ class MilvusVersions:
         key = (milvus_uri(settings), settings.milvus_collection)
         with cls._shared_lock:
             if key not in cls._shared:
-                cls._shared[key] = cls(*key)
+                cls._shared[key] = cls(*key, token=settings.milvus_token)
             return cls._shared[key]
 
     def live(self) -> str | None:

@@ -62,17 +62,20 @@ class Index(Protocol):
     def delete(self, doc_ids: Iterable[str]) -> int:
         """Remove every chunk of these documents; returns how many went."""
 
-    def search(self, query: str, vector: np.ndarray, k: int, mode: str = "hybrid",
-               where: Filter | None = None) -> list[tuple[Chunk, float]]:
-        """The best ``k`` chunks for a normalised query text and its vector,
-        best first, with scores (the backend tokenizes for BM25 itself)."""
+    def search(self, query: str, vector: np.ndarray | None, k: int, mode: str, where: Filter | None, *,
+               dense_weight: float, rrf_k: int) -> list[tuple[Chunk, float]]:
+        """The best ``k`` chunks for a normalised query text and its vector
+        (None for ``bm25``), best first, with scores (the backend tokenizes
+        for BM25 itself). ``hybrid`` fuses the BM25 and dense rankings by
+        reciprocal rank: ``dense_weight`` for the dense list, the rest for
+        BM25, constant ``rrf_k`` (``Settings`` holds the defaults)."""
 
     def chunks(self) -> list[Chunk]:
         """All stored chunks in insertion order."""
 
     def sentence_similarities(self, chunks: list[Chunk], vector: np.ndarray) -> list[np.ndarray] | None:
         """Similarity to the query of each chunk's sentences in stored order
-        (``qa.chunking.chunk_sentences``; empty for a chunk without any), or
+        (``qa.text.sentences.vector_sentences``; empty for a chunk without any), or
         None when the index keeps no sentence vectors: the second stage and
         the answer layer judge passages by their sentences."""
 

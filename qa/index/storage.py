@@ -68,12 +68,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
+def file_hash(path: Path) -> str:
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def current_dir(index_dir: Path) -> Path | None:
@@ -97,7 +94,7 @@ def manifest_hash(manifest: dict[str, Any]) -> str:
 
 
 def load_index(index_dir: Path, model: str | None = None, verify: bool = True,
-               milvus_uri: str | None = None) -> tuple[Index, dict[str, Any]]:
+               milvus_uri: str | None = None, milvus_token: str = "") -> tuple[Index, dict[str, Any]]:
     """The current index, refusing one built with another model or one whose
     files do not match their recorded checksums. The manifest's ``backend``
     decides what loads: the local files, or (``milvus``) a connection to the
@@ -114,7 +111,7 @@ def load_index(index_dir: Path, model: str | None = None, verify: bool = True,
     if verify:
         for name, expected in manifest.get("files", {}).items():
             path = version / name
-            if not path.is_file() or sha256_file(path) != expected:
+            if not path.is_file() or file_hash(path) != expected:
                 raise IndexCorrupt(
                     f"{path} is missing or was modified (checksum mismatch); "
                     f"run `python -m qa build --rebuild --index {index_dir}`"
@@ -124,7 +121,7 @@ def load_index(index_dir: Path, model: str | None = None, verify: bool = True,
             from qa.index.milvus import MilvusIndex
 
             try:
-                return MilvusIndex.load(version, int(manifest["dim"]), uri=milvus_uri), manifest
+                return MilvusIndex.load(version, int(manifest["dim"]), uri=milvus_uri, token=milvus_token), manifest
             except Exception as exc:
                 raise IndexMissing(
                     f"cannot open the Milvus collection that {index_dir} points to ({exc}); check --milvus-uri "
@@ -137,27 +134,6 @@ def load_index(index_dir: Path, model: str | None = None, verify: bool = True,
         raise IndexCorrupt(f"cannot load the index in {version} ({exc}); run `python -m qa build --rebuild`") from exc
 
 
-def current_version(settings: Any) -> Any:
-    """What identifies the index a reader of ``settings`` should serve: the
-    local directory's current version, or for ``backend == "milvus"`` the
-    collection the Milvus alias points at (None when there is none)."""
-    if settings.backend == "milvus":
-        from qa.index.milvus_versions import MilvusVersions
-
-        return MilvusVersions.for_settings(settings).live()
-    return current_dir(settings.index)
-
-
-def open_current(settings: Any) -> tuple[Index, dict[str, Any]]:
-    """The index a reader of ``settings`` serves and its manifest: Milvus
-    (everything from the URI, no local directory) or ``--index DIR``."""
-    if settings.backend == "milvus":
-        from qa.index.milvus_versions import MilvusVersions
-
-        return MilvusVersions.for_settings(settings).open(settings.model)
-    return load_index(settings.index, settings.model, milvus_uri=settings.milvus_uri)
-
-
 def write_version(index_dir: Path, index: Index, manifest: dict[str, Any]) -> Path:
     """Save ``index`` as a new version and make it current atomically."""
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -166,7 +142,7 @@ def write_version(index_dir: Path, index: Index, manifest: dict[str, Any]) -> Pa
     tmp.mkdir()
     try:
         index.save(tmp)
-        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        files = {p.name: file_hash(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         manifest = {**manifest, "format": FORMAT, "files": files, "versions": library_versions(),
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")

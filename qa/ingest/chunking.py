@@ -74,7 +74,11 @@ def _merge_heading_only(text: str, spans: list[Section]) -> list[Section]:
 
 
 def common_path(paths: list[list[str]]) -> list[str]:
-    """The longest heading path every one of ``paths`` starts with."""
+    """The longest heading path every one of ``paths`` starts with.
+
+    >>> common_path([["一、", "（一）"], ["一、", "（二）"]])
+    ['一、']
+    """
     path = list(paths[0])
     for other in paths[1:]:
         k = 0

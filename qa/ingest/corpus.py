@@ -62,11 +62,9 @@ def corpus_files(corpus: Path) -> list[Path]:
 
 
 def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
+    """The sha256 of a file's bytes (read in blocks: a large PDF is never held whole)."""
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def documents_from_file(path: Path, source: str, dropped: list[DroppedLine] | None = None) -> list[Document]:

@@ -52,7 +52,11 @@ _DISPLAY = str.maketrans({"(": "（", ")": "）", ",": "，", ":": "：", ";": "
 
 
 def display(label: str) -> str:
-    """Headings are shown with Chinese punctuation and without the final 。."""
+    """Headings are shown with Chinese punctuation and without the final 。.
+
+    >>> display("(三)开展校长、教师交流工作。")
+    '（三）开展校长、教师交流工作'
+    """
     label = re.sub(r"\s+", "", label) if len(label.replace(" ", "")) <= 12 else label
     return label.rstrip("。.:;, ").translate(_DISPLAY)
 
@@ -135,7 +139,12 @@ class Section:
 
 
 def sections(text: str) -> list[Section]:
-    """Split a document into consecutive spans, each with its heading path."""
+    r"""Split a document into consecutive spans, each with its heading path.
+
+    >>> text = "工作总结\n一、队伍建设\n（一）教师交流\n推进轮岗。\n二、学校安全\n开展督查。"
+    >>> [s.path for s in sections(text)]
+    [[], ['一、队伍建设'], ['一、队伍建设', '（一）教师交流'], ['二、学校安全']]
+    """
     stack: list[Heading] = []
     spans: list[Section] = []
     headings = find_headings(text)

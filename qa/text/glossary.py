@@ -152,7 +152,11 @@ def numbered_schools(query: str) -> list[str]:
 
 def expand_english(query: str) -> str:
     """Chinese terms for the glossary phrases found in an English query
-    (empty when none is found: BM25 then stays out of the fusion)."""
+    (empty when none is found: BM25 then stays out of the fusion).
+
+    >>> "教师" in expand_english("How are teachers exchanged between schools?")
+    True
+    """
     text = f" {_stem_phrase(query)} "
     terms: list[str] = numbered_schools(query)
     for english, chinese in glossary():

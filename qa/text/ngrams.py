@@ -43,6 +43,11 @@ def share(terms: set[str], grams: set[str]) -> float:
     return len(terms & grams) / len(terms) if terms else 0.0
 
 
+def coverage(terms: set[str], text: str) -> float:
+    """Share of ``terms`` (bigrams) that ``text`` holds."""
+    return share(terms, bigrams(text))
+
+
 def covered(folded: str, other: frozenset[str], other_text: str, n: int) -> bytearray:
     """Per character of ``folded``: 1 when it lies in an n-gram of ``other``
     (a text shorter than n counts when it occurs in ``other_text`` whole)."""

@@ -35,7 +35,11 @@ STOPWORDS = _stopwords()
 
 def tokenize(text: str, normalized: bool = False) -> list[str]:
     """Search-mode jieba tokens (words plus their sub-words), lower-cased,
-    without punctuation and stopwords."""
+    without punctuation and stopwords.
+
+    >>> "教师" in tokenize("推进教師交流。")
+    True
+    """
     if not normalized:
         text = normalize_text(text)
     tokens = []

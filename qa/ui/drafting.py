@@ -10,11 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from qa import handlers
-from qa.drafting.finder import REUSED, DraftError, DraftFinder, prepare_draft, read_draft, reuse_mark, shared_spans
+from qa.ui.state import assistant
+from qa.drafting.draft import DraftError, prepare_draft, read_draft
+from qa.drafting.finder import REUSE_GRAM, REUSED, DraftFinder, reuse_mark
+from qa.text.ngrams import shared_spans
 from qa.index.protocol import Filter
 from qa.ui.export import export_path, write_csv
-from qa.ui.handlers import esc
+from qa.ui.render import esc
 
 #: drafts pasted into the app are held in the page whole: longer ones belong to `qa draft`
 MAX_UI_CHARS = 30_000
@@ -53,7 +55,7 @@ def analyze(text: str, file: str | None, top_k: int = 3, before_year: Any = None
     pasted text; a draft that cannot be read gets the reason as its status."""
     try:
         draft = prepare_draft(read_draft(file) if file else (text or ""), limit=MAX_UI_CHARS)
-        finder = DraftFinder(handlers.assistant().searcher)
+        finder = DraftFinder(assistant().searcher)
     except DraftError as exc:
         return {"text": "", "results": []}, f"无法分析草稿：{exc}"
     where = draft_filter(before_year, doc_ids, exclude_ids)
@@ -111,7 +113,7 @@ def precedents_view(state: dict, n: Any) -> tuple[str, str]:
     parts = ['<div class="qa-sources">',
              f'<div class="qa-card qa-sentence"><div class="qa-card-head">第 {r["n"]} 句 · '
              f'{esc(reuse_mark(r["reuse"]))} {r["reuse"]:.2f}</div>'
-             f'<div class="qa-passage">{_marked(r["text"], shared_spans(r["text"], best))}</div></div>']
+             f'<div class="qa-passage">{_marked(r["text"], shared_spans(r["text"], best, REUSE_GRAM))}</div></div>']
     for p in r["precedents"]:
         parts.append(
             '<div class="qa-card qa-precedent">'
@@ -119,7 +121,7 @@ def precedents_view(state: dict, n: Any) -> tuple[str, str]:
             f'<span class="qa-title">《{esc(p["title"])}》</span>'
             f'<span class="qa-score">沿用度 {p["reuse"]:.2f} · 相似度 {p["cosine"]:.2f}</span></div>'
             f'<div class="qa-citation qa-copy">{esc(citation_line(p))}</div>'
-            f'<div class="qa-passage">{_marked(p["text"], shared_spans(p["text"], r["text"]))}</div></div>')
+            f'<div class="qa-passage">{_marked(p["text"], shared_spans(p["text"], r["text"], REUSE_GRAM))}</div></div>')
     parts.append("</div>")
     return "".join(parts), "\n".join(citation_line(p) for p in r["precedents"])
 
