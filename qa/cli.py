@@ -189,7 +189,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch:
         return _ask_batch(assistant, Path(args.batch), args)
     try:
-        answer = assistant.ask(args.question, top_k=args.top_k, mode=args.answer_mode)
+        answer = assistant.ask(args.question, top_k=args.top_k, mode=args.answer_mode, history=args.history)
     except QueryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -202,7 +202,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask_batch(assistant, path: Path, args: argparse.Namespace) -> int:
     """One answer per question of a JSONL file, in one process (model and
-    index load once): ``{"id", ...the ask --json fields}`` per line."""
+    index load once): ``{"id", ...the ask --json fields}`` per line. A line's
+    optional ``history`` (the chat's earlier questions, oldest first) makes
+    it a follow-up."""
     from qa.questions import read_questions
     from qa.search.query import QueryError
 
@@ -214,11 +216,11 @@ def _ask_batch(assistant, path: Path, args: argparse.Namespace) -> int:
         return 2
     for q in _progress(questions, "answering", quiet=args.json):
         try:
-            answer = assistant.ask(q.question, top_k=args.top_k, mode=args.answer_mode)
+            answer = assistant.ask(q.question, top_k=args.top_k, mode=args.answer_mode, history=q.history or None)
         except QueryError as exc:
             print(f"warning: {q.id}: {exc}", file=sys.stderr)
             _emit({"id": q.id, "question": q.question, "answer": "", "citations": [], "mode": args.answer_mode,
-                   "found": False})
+                   "found": False, "resolved": q.question})
             continue
         if args.json:
             _emit({"id": q.id} | answer.to_dict())
@@ -240,6 +242,8 @@ def _progress(items: list, label: str, quiet: bool):
 
 
 def _print_answer(answer) -> None:
+    if answer.resolved and answer.resolved != answer.question:
+        print(f"（按“{answer.resolved}”理解）")
     print(answer.answer)
     print()
     for c in answer.citations:
@@ -334,7 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("question", nargs="?")
     p.add_argument("--batch", metavar="FILE.jsonl",
-                   help="answer every question of a JSONL file (id, question); with --json one line each")
+                   help="answer every question of a JSONL file (id, question, optional history); with --json one "
+                        "line each")
+    p.add_argument("--history", action="append", metavar="QUESTION",
+                   help="an earlier question of the chat (repeatable, oldest first): the question is a follow-up")
     p.add_argument("--top-k", type=int, default=6, help="passages to compose the answer from")
     p.add_argument("--mode", dest="answer_mode", choices=["extractive", "llm"], default="extractive",
                    help="llm needs QA_LLM_BASE_URL and QA_LLM_MODEL; falls back to extractive")

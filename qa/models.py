@@ -122,12 +122,17 @@ class Answer:
     mode: str
     found: bool = True
     hits: list[Hit] = field(default_factory=list)
+    #: the question as understood: a chat follow-up written out on its own ("那学校安全呢？" ->
+    #: "这个县在学校安全方面采取了哪些措施？"); the question itself when it stands alone
+    resolved: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of ``qa ask --json`` (see README: add fields, never rename)."""
         return {
             "question": self.question,
             "answer": self.answer,
             "citations": [c.to_dict() for c in self.citations],
             "mode": self.mode,
             "found": self.found,
+            "resolved": self.resolved if self.resolved is not None else self.question,
         }

@@ -1,7 +1,8 @@
 """Question sets in JSONL: ``id``, ``question``, relevance as ``evidence``
 strings or ``relevant`` chunk/document ids, optional ``kind``, ``doc`` (the
-document the answer must come from) and ``history`` (a chat's earlier
-questions, oldest first).
+document the answer must come from), ``history`` (a chat's earlier
+questions, oldest first) and ``documents`` (every document an answer about
+several reports must cover; ``evidence`` may then map each to its strings).
 
 Reading never stops at a bad line: each problem is reported with its line
 number and the line is skipped.
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KNOWN_KINDS = {"fact", "list", "paraphrase", "english", "traditional", "number", "cleaning", "draft", "negative", "none",
-               "ncp", "colloquial"}
+               "ncp", "colloquial", "multi", "switch", "ordinal", "pronoun", "unrelated"}
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Question:
     doc: str | None = None
     #: a chat's earlier questions, oldest first: this one is asked as their follow-up
     history: list[str] = field(default_factory=list)
+    #: a question about several reports: every document a good answer covers
+    documents: list[str] = field(default_factory=list)
 
 
 def read_questions(path: Path, need_relevance: bool = True) -> tuple[list[Question], list[str]]:
@@ -63,6 +66,10 @@ def read_questions(path: Path, need_relevance: bool = True) -> tuple[list[Questi
             continue
         evidence = obj.get("evidence") or []
         relevant = obj.get("relevant") or []
+        documents = obj.get("documents") or []
+        if isinstance(evidence, dict):  # a multi-report question: evidence per document
+            documents = documents or list(evidence)
+            evidence = [e for strings in evidence.values() for e in ([strings] if isinstance(strings, str) else strings)]
         if isinstance(evidence, str):
             evidence = [evidence]
         if isinstance(relevant, str):
@@ -83,5 +90,6 @@ def read_questions(path: Path, need_relevance: bool = True) -> tuple[list[Questi
         if kind not in KNOWN_KINDS and kind != "other":
             problems.append(f"{where}: unknown kind {kind!r} (kept; known: {', '.join(sorted(KNOWN_KINDS))})")
         seen.add(qid)
-        questions.append(Question(qid, text, list(evidence), list(relevant), kind, obj.get("doc"), list(history)))
+        questions.append(Question(qid, text, list(evidence), list(relevant), kind, obj.get("doc"), list(history),
+                                  [str(d) for d in documents]))
     return questions, problems

@@ -29,14 +29,18 @@ import numpy as np
 
 from qa.answer.enumeration import Enumeration, list_match, question_enumeration
 from qa.answer.followup import resolve
+from qa.answer.grouped import (GROUP_BUDGET, MAX_GROUPS, asks_many_reports, group_by_document, named_documents,
+                               over_time, quoted_terms)
 from qa.answer.sentence_model import AnswerModel
 from qa.answer.scorer import LogisticScorer
-from qa.answer.signals import Candidates, candidates, introduces, question_features
+from qa.answer.signals import Candidates, candidates, introduces, is_heading, question_features
+from qa.index.protocol import Filter
 from qa.models import Answer, Citation, Hit
 from qa.search.query import normalize_query
 from qa.search.searcher import Searcher
 from qa.search.sentences import Span, sentence_facts
 from qa.settings import Settings
+from qa.text.fold import letters
 from qa.text.ngrams import bigrams
 
 logger = logging.getLogger(__name__)
@@ -102,28 +106,37 @@ class Assistant:
         if turn.item is not None:
             listed = self._nth_item(question, turn, top_k, max_statements)
             if listed is not None:
+                listed.resolved = f"{turn.question}（第{turn.item}项）"
                 return listed
+        if asks_many_reports(turn.question) and mode != "llm":
+            grouped = self.grouped(turn.question)
+            if grouped is not None:
+                grouped.question, grouped.resolved = question, turn.question
+                return grouped
         retrieval = self.searcher.retrieve(turn.question, top_k or 6)
+        answer = None
         if mode == "llm" and self.settings.llm_base_url and self.settings.llm_model:
             from qa.answer.generation import generate_answer
 
-            answer = generate_answer(self.settings, question, retrieval.hits)
-            if answer is not None:
-                return answer
-            logger.warning("generated answer failed; falling back to the extractive answer")
-        answer = self.extractive(turn.question, retrieval.hits, max_statements, retrieval.sentences)
-        answer.question = question
+            answer = generate_answer(self.settings, turn.question, retrieval.hits)
+            if answer is None:
+                logger.warning("generated answer failed; falling back to the extractive answer")
+        if answer is None:
+            answer = self.extractive(turn.question, retrieval.hits, max_statements, retrieval.sentences)
+        answer.question, answer.resolved = question, turn.question
         return answer
 
     def _nth_item(self, question: str, turn, top_k: int | None, max_statements: int) -> Answer | None:
         """"二是什么？" after a list answer: that item of the previous answer."""
         retrieval = self.searcher.retrieve(turn.question, top_k or 6)
         hits = retrieval.hits
-        spans, found, listed = self.statements(turn.question, hits, max_statements, retrieval.sentences)
-        items = spans[1:] if listed and len(spans) > 1 and spans[0].rank < 0 else spans
-        if not found or not listed or turn.item > len(items):
+        cands = candidates(turn.question, hits, self.facts(turn.question, hits, retrieval.sentences),
+                           self.searcher.colloquial)
+        listed = question_enumeration(cands, listing=True)
+        item = listed.item(turn.item) if listed is not None else None
+        if item is None:
             return None
-        return self._compose(question, [items[turn.item - 1]], hits, bulleted=False)
+        return self._compose(question, [item], hits, bulleted=False)
 
     def extractive(self, question: str, hits: list[Hit], max_statements: int = 4,
                    sentences: dict[str, list[Span]] | None = None) -> Answer:
@@ -170,26 +183,86 @@ class Assistant:
             for span in intro:
                 span.rank = -1
             return intro + listed.items[:8], True, True
-        lead = cands.spans[0]
-        chosen = self._with_content(lead, cands)
+        top = cands.spans[0]
+        chosen = self._lead(top, cands)
+        if not chosen:  # nothing but headings and titles: they name a topic, they do not answer
+            return cands.spans[:1], False, False
         length = sum(len(span.text) for span in chosen)
-        for span in cands.spans[1:]:
-            if len(chosen) >= max_statements or span.prob < 0.5 * lead.prob:
+        for span in cands.spans:
+            if len(chosen) >= max_statements or span.prob < 0.5 * top.prob:
                 break
-            if length + len(span.text) > ANSWER_BUDGET or _near_duplicate(span.text, chosen):
+            if span in chosen or is_heading(span) or length + len(span.text) > ANSWER_BUDGET \
+                    or _near_duplicate(span.text, chosen):
                 continue
             chosen.append(span)
             length += len(span.text)
         return chosen, True, False
 
     @staticmethod
-    def _with_content(span: Span, cands: Candidates) -> list[Span]:
-        """``span``, and when it only introduces a topic (a heading, a line
-        ending in a colon), the sentence after it in the same passage."""
+    def _lead(span: Span, cands: Candidates) -> list[Span]:
+        """What the answer leads with: ``span`` itself when it states
+        something. A heading or a title only names a topic: the first
+        statement after it in its passage leads instead (else the most
+        probable statement anywhere). A line ending in a colon introduces the
+        statement after it and is shown with it. A heading may introduce an
+        answer; it is never the answer."""
         if not introduces(span):
             return [span]
-        following = [s for s in cands.spans if s.chunk is span.chunk and s.start >= span.end]
-        return [span, min(following, key=lambda s: s.start)] if following else [span]
+        following = [s for s in cands.spans if s.chunk is span.chunk and s.start >= span.end and not introduces(s)]
+        if following:
+            content = min(following, key=lambda s: s.start)
+            return [span, content] if span.folded.rstrip().endswith(":") else [content]
+        best = next((s for s in cands.spans if not introduces(s)), None)
+        return [best] if best is not None else []
+
+    def grouped(self, question: str) -> Answer | None:
+        """A question about several reports (``qa.answer.grouped``): one group
+        per report, each with its own cited statements; None when the
+        reports do not answer it."""
+        named = named_documents(question, (self.searcher.manifest or {}).get("documents", {}))
+        if named:  # each named report searched on its own: every one gets its say
+            retrievals = [self.searcher.retrieve(question, 2, where=Filter(doc_ids=frozenset({doc_id})))
+                          for doc_id in named[:2 * MAX_GROUPS]]
+        else:
+            retrievals = [self.searcher.retrieve(question, 3 * MAX_GROUPS // 2)]
+        hits, sentences = [], {}
+        for retrieval in retrievals:
+            hits += retrieval.hits
+            sentences.update(retrieval.sentences or {})
+        hits = [Hit(h.chunk, h.score, rank, h.also_in) for rank, h in enumerate(hits, 1)]
+        cands, _, p_found = self.judge(question, hits, sentences or None)
+        statements = [s for s in cands.spans if not is_heading(s)]
+        quoted = [letters(t) for t in quoted_terms(question)]
+        if quoted:  # "哪些报告提到了“双减”": a report that never says it does not answer
+            statements = [s for s in statements if any(t in letters(s.text) for t in quoted)]
+        if not statements or (not named and not quoted and p_found < self.model.found.threshold):
+            return None
+        groups = group_by_document(statements)
+        top = max(g.score for g in groups)
+        kept = [g for g in groups if named or quoted or g.score >= 0.5 * top][:MAX_GROUPS]
+        if over_time(question):
+            kept.sort(key=lambda g: (g.year is None, g.year or 0))
+        citations: list[Citation] = []
+        lines: list[str] = []
+        for group in kept:
+            label = "，".join(str(x) for x in (f"{group.year}年" if group.year else None, group.region) if x)
+            lines.append(f"《{group.title}》" + (f"（{label}）" if label else "") + "：")
+            chosen: list[Span] = []
+            for span in group.spans:
+                if len(chosen) == 2 or sum(len(c.text) for c in chosen) + len(span.text) > GROUP_BUDGET:
+                    break
+                if span.prob < 0.5 * group.score or _near_duplicate(span.text, chosen):
+                    continue
+                chosen.append(span)
+            for span in chosen:
+                n = len(citations) + 1
+                c = span.chunk
+                citations.append(Citation(n, c.doc_id, c.title, c.section_at(span.start), c.source, span.start,
+                                          span.end, span.text))
+                lines.append(f"- {_one_line(span.text)}[{n}]")
+        if not citations:
+            return None
+        return Answer(question, "\n".join(lines), citations, "extractive", True, hits)
 
     def _compose(self, question: str, spans: list[Span], hits: list[Hit], bulleted: bool) -> Answer:
         citations: list[Citation] = []

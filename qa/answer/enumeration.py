@@ -10,7 +10,7 @@ kept. Markers are matched in half- and full-width forms alike.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from qa.answer.signals import Candidates, Span
 from qa.models import Chunk
@@ -56,8 +56,18 @@ def enumeration_runs(text: str) -> list[list[re.Match]]:
 @dataclass
 class Enumeration:
     intro: Span | None
+    #: the items about the question's topic (``topic_items``)
     items: list[Span]
     score: float = 0.0
+    #: every item with its number as the report writes it (一是 -> 1), for "二是什么？"
+    numbered: list[tuple[int | None, Span]] = field(default_factory=list)
+
+    def item(self, n: int) -> Span | None:
+        """The item the report numbers ``n``, else the ``n``-th."""
+        for number, span in self.numbered:
+            if number == n:
+                return span
+        return self.numbered[n - 1][1] if 0 < n <= len(self.numbered) else None
 
 
 def _span(chunk: Chunk, a: int, b: int) -> Span | None:
@@ -106,9 +116,9 @@ def enumerations(chunk: Chunk) -> list[Enumeration]:
                 limit = min(x for x in (stop.end() if stop else len(text), para if para > 0 else len(text)))
             span = _span(chunk, match.start(), _item_end(text, match.start(), limit))
             if span is not None:
-                items.append(span)
+                items.append((_marker_kind_and_number(match.group())[1], span))
         if len(items) >= 2:
-            out.append(Enumeration(_intro(chunk, run[0].start()), items))
+            out.append(Enumeration(_intro(chunk, run[0].start()), [span for _, span in items], numbered=items))
     return out
 
 
@@ -141,10 +151,11 @@ def best_enumeration(chunks: list[tuple[Chunk, int]], terms: set[str]) -> Enumer
     return best
 
 
-def question_enumeration(cands: Candidates) -> Enumeration | None:
-    """For a list question, the best enumeration among the top three
-    passages of its candidates; None for any other question."""
-    if not LIST_QUESTION.search(cands.question):
+def question_enumeration(cands: Candidates, listing: bool = False) -> Enumeration | None:
+    """For a list question (or any, with ``listing``: the question asked for
+    a list), the best enumeration among the top three passages of its
+    candidates; None for any other question."""
+    if not listing and not LIST_QUESTION.search(cands.question):
         return None
     chunks = {s.chunk.chunk_id: (s.chunk, s.rank) for s in cands.spans if s.rank <= 3}
     return best_enumeration(sorted(chunks.values(), key=lambda c: c[1]), cands.terms)

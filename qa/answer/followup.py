@@ -1,14 +1,30 @@
-"""Which chat questions lean on the previous turn, and how to read them.
+"""Which chat questions lean on the previous turn, and what they mean.
 
-A self-contained question is searched on its own: gluing it to the previous
-one (as the chat once did) pulled the earlier topic's passages into an
-unrelated question. Only two shapes are follow-ups:
+A self-contained question is answered on its own: gluing it to the previous
+one pulled the earlier topic's passages into an unrelated question. Three
+shapes lean on the previous question, and each is resolved *by what it
+replaces*, into a question that stands on its own:
 
-- an ordinal that points into the previous answer's list: "二是什么？",
-  "第三条呢？", "第2点具体是什么？";
-- a short topic switch that keeps the previous question's ask:
-  "那农村学校呢？", "还有城区学校呢？" (a "那…" / "…呢" question with no ask of
-  its own), searched as the new topic plus the previous question.
+- an ordinal that points into the previous answer's list ("二是什么？",
+  "第三条呢？"): that item of the previous answer;
+- a topic switch that keeps the previous question's ask ("那在学校安全方面呢？",
+  "农村学校呢？", "那2019年呢？"): the previous question with its topic
+  swapped for the new one;
+- a reference back ("这个工程投资了多少？", "它是哪年完成的？"): the follow-up
+  with the reference replaced by the previous question's topic.
+
+>>> resolve("那在学校安全方面呢？", ["这个县在教师交流方面采取了哪些措施？"]).question
+'这个县在学校安全方面采取了哪些措施？'
+>>> resolve("那农村学校呢？", ["城区学校的教师交流措施有哪些？"]).question
+'农村学校的教师交流措施有哪些？'
+>>> resolve("那2019年呢？", ["2024年新增学位多少个？"]).question
+'2019年新增学位多少个？'
+>>> resolve("这个工程投资了多少？", ["新城第四初中整体新建工程进展如何？"]).question
+'新城第四初中整体新建工程投资了多少？'
+>>> resolve("校车安全怎么管理？", ["教师交流有哪些措施？"]).question
+'校车安全怎么管理？'
+>>> resolve("二是什么？", ["教师交流有哪些措施？"]).item
+2
 """
 
 from __future__ import annotations
@@ -16,39 +32,157 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.text.numbers import cn_to_int
+from qa.text.numbers import CN_TEN, cn_to_int
 
-_CN = "一二三四五六七八九十"
 _ORDINAL = re.compile(
-    rf"^(?:那|那么)?\s*(?:第\s*)?([{_CN}]{{1,2}}|\d{{1,2}})\s*(?:是|条|项|点|个|方面|部分)?\s*"
-    r"(?:是什么|是啥|指什么|讲的?什么|说的?什么|的?内容|具体(?:是什么|内容|说说)?|呢|怎么说)*\s*[?？。!！]*$")
-_SWITCH = re.compile(r"^(?:那么?|还有|另外|那如果)\s*(?P<topic>.{1,20}?)\s*(?:呢|怎么样|如何|又如何|的情况呢?)?\s*[?？]*$")
-_ENDS_NE = re.compile(r"^(?P<topic>.{1,12}?)\s*呢\s*[?？]*$")
+    rf"^(?:那|那么)?\s*(?:第\s*)?(?P<n>[{CN_TEN}]{{1,2}}|\d{{1,2}})\s*(?:是|条|项|点|个|件|方面|部分|类|种)?"
+    r"[\u4e00-\u9fff]{0,4}?\s*"
+    r"(?:是什么|是啥|指什么|讲的?什么|讲的?啥|说的?什么|说的?啥|的?内容|具体(?:是什么|内容|说说|说了什么|讲的?啥)?|呢|怎么说)*"
+    r"\s*[?？。!！]*$")
+#: a topic switch: "那/还有 + a topic + 呢" (or 怎么样/如何), the ask left to the previous question
+_SWITCH = re.compile(r"^(?:那么?|还有|另外|那如果|再说说)?\s*(?P<topic>.{1,24}?)\s*"
+                     r"(?:呢|怎么样|又如何|如何呢?|的情况呢|情况呢)\s*[?？。]*$")
+#: a follow-up with an ask of its own that carries on the previous one ("职业教育那边又是怎么搞的？")
+_CARRY_ON = re.compile(r"^(?:那么?|还有|另外)?\s*(?P<topic>[^，,。？?]{2,12}?)(?:(?:那边|那块|这边|这块)(?:又|也)?|方面(?:又|也))")
 #: a topic switch has no ask of its own; these words would make it one
-_OWN_ASK = re.compile(r"多少|什么|哪些|哪几|如何|怎么|怎样|是否|有没有|为什么|谁|何时|哪里|吗|\?.+")
+_OWN_ASK = re.compile(r"多少|什么|哪些|哪几|如何|怎么|怎样|是否|有没有|为什么|谁|何时|哪里|哪年|吗|\?.+")
+#: nouns a reference back names ("这个工程", "该项目", "那次灾害")
+_NOUNS = ("工程|项目|工作|学校|措施|政策|活动|计划|经费|资金|文件|报告|方案|制度|机制|问题|平台|基地|中心|系统|"
+          "灾害|事故|比赛|会议|规定|标准|队伍|团队|课程|行动|专项|检查|整治|改革|试点|工程项目")
+#: a reference back to the previous question's subject: 它, 其, 这个工程, 该项目, 那次灾害 ...
+_REFERENCE = re.compile(rf"(?:这|那|该|此)(?:个|项|些|所|笔|次|场|份)?(?P<noun>{_NOUNS})|它们|它(?!山)|其(?=[^他中余实次])")
+#: what frames a question's topic without being it: place and time words, the ask, common verbs, function words
+_FRAME = re.compile(r"这个(?:县|市|区|镇)|本(?:县|市|区)|全(?:县|市|区|省|国)|县里|市里|该(?:县|市|区)|今年|去年|"
+                    r"上半年|下半年|采取了?|有哪些|哪几[所个项条]?|哪些|哪个|哪所|哪天|哪年|什么|如何|怎样|怎么样|怎么|"
+                    r"多少|是否|有没有|是个|东西|怎么回事|回事|意思|哪儿|哪里|主要|具体|措施|举措|做法|情况|进展|要求|目标|内容|结果|成效|原因|"
+                    r"开展|推进|进行|落实|加强|提升|提高|完善|做好|抓好|搞好|实施|促进|发展|建设|提出|提到|搞|发放?|给|"
+                    r"里|在|方面|有|是|的|了|吗|呢|和|与|及|对|把|将|都|也|还|又|[？?，,。！!、：:；;\s]")
+#: the frame a switched topic may carry itself ("在学校安全方面" -> 学校安全)
+_TOPIC_FRAME = re.compile(r"^(?:在|对于?|关于)|(?:方面|那边|那块|这边|这块|上|的情况|情况|工作)$")
+#: designators a switch swaps for one of their own kind: a year, one of several reports (篇一 … 篇十四),
+#: a stage of schooling (初中 for 小学)
+_DESIGNATORS = (re.compile(r"(?:19|20)\d{2}年?"), re.compile(rf"篇[{CN_TEN}]{{1,3}}"),
+                re.compile(r"学前教育|义务教育|高中教育|职业教育|特殊教育|高等教育|继续教育|民办教育|幼儿园|中小学|"
+                           r"小学|初中|高中|中职|职高|大学|高校"))
+#: a reference to the place the previous question named ("该区首批确定了哪几所学校？")
+_PLACE_REFERENCE = re.compile(r"(?:该|这个|本|那个)(?P<kind>县|市|区|镇)")
+_PLACE = re.compile(r"[\u4e00-\u9fff]{2,4}?(?:县|市|区|镇)")
 
 
 @dataclass
 class Turn:
     """How to answer one chat question."""
 
-    question: str  # what to search and answer
+    question: str  # what to search and answer: the question as understood
     item: int | None = None  # the n-th item of the previous answer's list (1-based)
     previous: str | None = None  # the question this one leans on
 
+    @property
+    def resolved(self) -> bool:
+        """Whether the question was read against the previous one."""
+        return self.previous is not None
+
+
+def topics(question: str) -> list[str]:
+    """The runs of a question that are not its frame (place, time, ask): its topics.
+
+    >>> topics("城区学校的教师交流措施有哪些？")
+    ['城区学校', '教师交流']
+    """
+    return [run for run in _FRAME.split(question) if len(run) >= 2]
+
+
+def _core(topic: str) -> str:
+    """A switched topic without the frame it carries (在…方面)."""
+    previous = None
+    while previous != topic:
+        previous, topic = topic, _TOPIC_FRAME.sub("", topic).strip()
+    return topic
+
+
+def _swap(previous: str, topic: str) -> str | None:
+    """The previous question with the topic that ``topic`` replaces swapped
+    for it: a designator for one of its kind (2019年 for 2024年, 篇一 for
+    篇十四); else the phrase ending in the word both share (中职学生 for
+    高中困难学生); else the topic framed by 在…方面; else the main topic."""
+    for kind in _DESIGNATORS:
+        if kind.fullmatch(topic):
+            found = kind.search(previous)
+            if found is None:
+                return None
+            new = topic if not topic[-1].isdigit() or not found.group().endswith("年") else topic + "年"
+            return previous[:found.start()] + new + previous[found.end():]
+    runs = topics(previous)
+    if not runs:
+        return None
+    shared = [(_common_tail(topic, run), run) for run in runs]
+    tail, run = max(shared, key=lambda pair: len(pair[0]))
+    if len(tail) >= 2:
+        old = run[:run.index(tail) + len(tail)]
+    else:
+        framed = re.search(r"在(.+?)方面", previous)
+        old = framed.group(1) if framed and framed.group(1) in runs else max(runs, key=len)
+    return previous.replace(old, topic, 1)
+
+
+def _common_tail(topic: str, run: str) -> str:
+    """The longest ending of ``topic`` that ``run`` holds: the word a new
+    topic shares with the one it replaces (学生 in 中职学生 / 高中困难学生)."""
+    for size in range(len(topic), 1, -1):
+        if topic[-size:] in run:
+            return topic[-size:]
+    return ""
+
+
+def _place(question: str, previous: str) -> str | None:
+    """The follow-up with "该区" / "这个县" replaced by the place the previous question named."""
+    match = _PLACE_REFERENCE.search(question)
+    if match is None:
+        return None
+    place = next((p for p in _PLACE.findall(previous) if p.endswith(match.group("kind"))), None)
+    return question[:match.start()] + place + question[match.end():] if place else None
+
+
+def _dereference(question: str, previous: str) -> str | None:
+    """The follow-up with its reference back replaced by the previous
+    question's subject: its topics up to the one naming the same noun (这个工程
+    -> 新城第四初中整体新建工程), or all of them (它 -> 株洲“教师培训超市”)."""
+    match = _REFERENCE.search(question)
+    runs = topics(previous)
+    if match is None or not runs:
+        return None
+    noun = match.group("noun")
+    holder = next((k for k, run in enumerate(runs) if noun and noun in run), None)
+    if holder is not None:
+        subject = "".join(runs[:holder]) + runs[holder][:runs[holder].index(noun) + len(noun)]
+    else:
+        subject = "".join(runs)
+    return question[:match.start()] + subject + question[match.end():]
+
 
 def resolve(question: str, history: list[str] | None) -> Turn:
-    """The question to answer given the user's earlier questions."""
+    """The question to answer given the user's earlier questions (oldest first)."""
     text = question.strip()
     if not history:
         return Turn(text)
     previous = history[-1].strip()
     ordinal = _ORDINAL.match(text)
     if ordinal:
-        number = cn_to_int(ordinal.group(1)) if not ordinal.group(1).isdigit() else int(ordinal.group(1))
+        number = cn_to_int(ordinal.group("n")) if not ordinal.group("n").isdigit() else int(ordinal.group("n"))
         if number:
             return Turn(previous, item=number, previous=previous)
-    switch = _SWITCH.match(text) or _ENDS_NE.match(text)
+    switch = _SWITCH.match(text)
     if switch and not _OWN_ASK.search(switch.group("topic")):
-        return Turn(f"{switch.group('topic').strip()} {previous}", previous=previous)
+        swapped = _swap(previous, _core(switch.group("topic")))
+        if swapped:
+            return Turn(swapped, previous=previous)
+    if len(text) <= 30:
+        dereferenced = _dereference(_place(text, previous) or text, previous) or _place(text, previous)
+        if dereferenced:
+            return Turn(dereferenced, previous=previous)
+    carry = _CARRY_ON.match(text)
+    if carry and len(text) <= 20:
+        swapped = _swap(previous, _core(carry.group("topic")))
+        if swapped:
+            return Turn(swapped, previous=previous)
     return Turn(text)

@@ -34,7 +34,6 @@ from qa.models import Hit
 from qa.search.sentences import Span
 from qa.text.fold import match_form, word_chars
 from qa.text.glossary import colloquial_share, expand_english, in_official_words, is_english
-from qa.text.numbers import CN_NUM
 from qa.text.ngrams import bigrams, coverage, pairs, share
 
 logger = logging.getLogger(__name__)
@@ -90,22 +89,20 @@ def has_number_unit(folded: str) -> bool:
     return bool(_NUMBER_UNIT.search(folded))
 
 
-#: a numbered heading's marker: 一、 （一） 1、 1. 一是
-_HEADING_MARK = re.compile(rf"^(?:{CN_NUM}[、是]|\({CN_NUM}\)|\d{{1,2}}[、.])")
-#: a numbered line this short is a heading, not a statement
-HEADING_CHARS = 30
+def is_heading(span: "Span") -> bool:
+    """A heading (``四、实施援企稳岗政策。``, as the outline found it) or the
+    document's title: it names a topic and says nothing about it. A numbered
+    line that the outline did not take for a heading
+    (``4、切实抓好学校食品卫生安全工作,…。``) is a list item: a statement."""
+    if span.folded.strip() == _folded_title(span.chunk.title):
+        return True
+    return display(span.text.strip()) in _displayed(tuple(span.chunk.section_at(span.start)))
 
 
 def introduces(span: "Span") -> bool:
-    """A heading (``四、实施援企稳岗政策。``), an introduction that ends in a
-    colon, or the document's title: it names a topic and says nothing about
-    it, so it is stated with the sentence that follows it."""
-    text = span.folded.strip()
-    if text.endswith(":") or text == _folded_title(span.chunk.title):
-        return True
-    if len(text) <= HEADING_CHARS and _HEADING_MARK.match(text):
-        return True
-    return display(span.text.strip()) in _displayed(tuple(span.chunk.section))
+    """A heading, a title, or an introduction that ends in a colon: a line
+    that is stated with the sentence that follows it, if at all."""
+    return span.folded.strip().endswith(":") or is_heading(span)
 
 
 @lru_cache(maxsize=4096)

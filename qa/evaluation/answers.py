@@ -5,6 +5,8 @@ Per kind of question, next to retrieval's R@5 on the same passages:
 - answerable questions: the share whose answer is given (``found``) and
   contains an evidence string (normalised like ``score.py``);
 - ``"kind": "none"`` questions (the reports cannot answer them): the share declined;
+- questions about several reports (``documents``): the share of the
+  documents they need that the answer cites (document recall);
 - the share of citations that are exact spans of a retrieved passage
   (``document.text[start:end]`` within one chunk, as ``score_answers.py`` checks);
 - the median answer length of the given answers.
@@ -38,6 +40,9 @@ class KindResult:
     declined: int = 0
     citations: int = 0
     exact_citations: int = 0
+    #: questions about several reports: the documents they need, and those the answer cites
+    documents: int = 0
+    documents_cited: int = 0
     lengths: list[int] = field(default_factory=list)
 
     def figures(self) -> dict[str, Any]:
@@ -48,6 +53,7 @@ class KindResult:
             "retrieval_r5": share(self.retrieved_at_5, self.answerable),
             "declined": share(self.declined, self.unanswerable),
             "exact_citations": share(self.exact_citations, self.citations),
+            "document_recall": share(self.documents_cited, self.documents),
             "median_answer_chars": int(statistics.median(self.lengths)) if self.lengths else None,
         }
 
@@ -76,6 +82,9 @@ def score_answer(q: Question, answer: dict, chunks: list[dict], retrieved: list[
     if q.kind == "none":
         r.unanswerable, r.declined = 1, int(not found)
         return r
+    if q.documents:
+        cited = {c.get("doc_id") for c in citations} if found else set()
+        r.documents, r.documents_cited = len(set(q.documents)), len(set(q.documents) & cited)
     evidence = [evidence_form(e) for e in q.evidence]
     text = evidence_form(answer.get("answer", ""))
     r.answerable = 1
@@ -116,11 +125,12 @@ def evaluate_answers(assistant, questions: list[Question], doc_match: bool = Fal
 
 
 def render(by_kind: dict[str, KindResult]) -> str:
-    header = ["kind", "n", "answered w/ evidence", "R@5", "declined", "exact citations", "median chars"]
+    header = ["kind", "n", "answered w/ evidence", "R@5", "declined", "exact citations", "documents", "median chars"]
     rows = [header]
     for r in by_kind.values():
         f = r.figures()
         rows.append([f["kind"], str(f["questions"])] + ["-" if f[k] is None else str(f[k]) for k in (
-            "answered_with_evidence", "retrieval_r5", "declined", "exact_citations", "median_answer_chars")])
+            "answered_with_evidence", "retrieval_r5", "declined", "exact_citations", "document_recall",
+            "median_answer_chars")])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)

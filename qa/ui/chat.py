@@ -33,6 +33,7 @@ def history_questions(history: Any) -> list[str]:
             questions.append(text.strip())
     return questions
 
+
 def _content_text(content: Any) -> str:
     if isinstance(content, str):
         return content
@@ -41,6 +42,7 @@ def _content_text(content: Any) -> str:
     if isinstance(content, (list, tuple)):
         return " ".join(_content_text(c) for c in content)
     return ""
+
 
 def ask(question: str, history: Any = None, top_k: int | None = None) -> tuple[str, str]:
     """Answer a question (a follow-up is read against the earlier question,
@@ -52,9 +54,11 @@ def ask(question: str, history: Any = None, top_k: int | None = None) -> tuple[s
         return f"请输入问题。（{esc(exc)}）", ""
     return answer_markdown(answer), sources_html(answer)
 
+
 def llm_configured(settings: Settings | None = None) -> bool:
     settings = settings or assistant().settings
     return bool(settings.llm_base_url and settings.llm_model)
+
 
 def ask_stream(question: str, history: Any = None, top_k: int | None = None):
     """Like ``ask`` but a generator of (answer markdown, sources HTML) steps.

@@ -24,10 +24,12 @@ def list_documents() -> list[list]:
         rows.append(["", "", source, 0, 0, f"失败：{f.get('error', '')}"])
     return rows
 
+
 def document_choices() -> list[tuple[str, str]]:
     manifest = assistant().searcher.manifest or {}
     return [(f"{d.get('title', doc_id)} ({d.get('source', '')})", doc_id)
             for doc_id, d in sorted(manifest.get("documents", {}).items(), key=lambda kv: kv[1].get("source", ""))]
+
 
 def sanitize_filename(name: str) -> str:
     """A safe base name: no directories, no hidden or README names, only
@@ -42,8 +44,10 @@ def sanitize_filename(name: str) -> str:
         stem = "upload_" + stem
     return f"{stem}.{suffix.lower()}" if suffix else stem
 
+
 def _same_file(a: Path, b: Path) -> bool:
     return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+
 
 def upload_files(paths: Iterable[str | Path] | None,
                  progress: Callable[[str, int, int], None] | None = None) -> tuple[str, list[list], list[list]]:

@@ -29,6 +29,7 @@ def _returned_text(returned: list[dict]) -> str:
     return "\n".join(f"{h['rank']}. 《{h['title']}》{(' ' + h['section']) if h['section'] else ''}：{h['text']}"
                      for h in returned)
 
+
 def run_evaluation(file: str | Path | None, modes: Iterable[str] | None = None, top_k: int = 10,
                    progress: Callable[[str, int, int], None] | None = None,
                    directory: str | Path | None = None) -> tuple[list[list], str, str | None, list[list], str | None]:

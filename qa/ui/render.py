@@ -14,12 +14,17 @@ from qa.text.ngrams import shared_spans
 def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
+
 def section_path(section: Iterable[str]) -> str:
     return " > ".join(s for s in section if s)
 
+
 def answer_markdown(answer: Answer) -> str:
-    """The answer text (escaped) with a short list of its sources."""
+    """The answer text (escaped) with a short list of its sources; a chat
+    follow-up says how it was understood (按“…”理解)."""
     body = esc(answer.answer).replace("\n", "  \n")
+    if answer.resolved and answer.resolved != answer.question:
+        body += f"  \n<sub>按“{esc(answer.resolved)}”理解</sub>"
     if not answer.citations:
         return body
     groups: dict[tuple[str, str], list[int]] = {}
@@ -29,6 +34,7 @@ def answer_markdown(answer: Answer) -> str:
     for (title, section), ns in groups.items():
         lines.append("".join(f"[{n}]" for n in ns) + f" 《{esc(title)}》" + (f"（{esc(section)}）" if section else ""))
     return body + "\n\n" + "  \n".join(lines)
+
 
 def _mark_spans(text: str, spans: list[tuple[int, int, str]]) -> str:
     """Escape ``text`` and wrap each (start, end, label) span in <mark>."""
@@ -42,6 +48,7 @@ def _mark_spans(text: str, spans: list[tuple[int, int, str]]) -> str:
         pos = end
     out.append(esc(text[pos:]))
     return "".join(out)
+
 
 def sources_html(answer: Answer) -> str:
     """One card per supporting passage: title, section path, the passage with
@@ -74,6 +81,7 @@ def sources_html(answer: Answer) -> str:
             parts.append(_card(chunk.title, chunk.section, _mark_spans(chunk.text, spans), label))
     parts.append("</div>")
     return "".join(parts)
+
 
 def _card(title: str, section: list[str], body_html: str, label: str) -> str:
     section_text = section_path(section)

@@ -28,10 +28,12 @@ def best_quote(chunk: Chunk, query: str, limit: int = 120) -> str:
         text = max(spans, key=lambda s: coverage(terms, s.text)).text
     return text if len(text) <= limit else text[:limit] + "…"
 
+
 def citation_line(chunk: Chunk, query: str) -> str:
     """``《标题》（章节）：“引文”``"""
     section = section_path(chunk.section)
     return f"《{chunk.title}》" + (f"（{section}）" if section else "") + f"：“{best_quote(chunk, query)}”"
+
 
 def make_filter(doc_ids: Iterable[str] | str | None = None, title_contains: str | None = None,
                 year: int | float | str | None = None) -> Filter | None:
@@ -48,6 +50,7 @@ def make_filter(doc_ids: Iterable[str] | str | None = None, title_contains: str 
     where = Filter(doc_ids=ids or None, title_contains=title, year=year_value)
     return where if where else None
 
+
 def search_results(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | None = None,
                    title_contains: str | None = None, year: int | float | str | None = None,
                    mode: str = "hybrid") -> list[dict]:
@@ -61,8 +64,10 @@ def search_results(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | Non
         "citation": citation_line(h.chunk, text), "text": h.chunk.text,
     } for h in hits]
 
+
 def results_rows(results: list[dict]) -> list[list]:
     return [[r["rank"], r["score"], r["title"], r["section"], r["citation"], r["source"]] for r in results]
+
 
 def search_precedents(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | None = None,
                       title_contains: str | None = None, year: int | float | str | None = None,
@@ -73,6 +78,7 @@ def search_precedents(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | 
     except QueryError as exc:
         return [], f'<div class="qa-sources qa-empty">请输入检索内容。（{esc(exc)}）</div>', []
     return results_rows(results), results_html(results, text), results
+
 
 def export_results(results: list[dict], fmt: str = "csv", directory: str | Path | None = None) -> str | None:
     """Write search results to a CSV or Markdown file; returns its path."""

@@ -21,5 +21,6 @@ def init(settings: Settings | None = None) -> Assistant:
             _assistant = Assistant(settings or Settings.from_env())
         return _assistant
 
+
 def assistant() -> Assistant:
     return _assistant if _assistant is not None else init()
