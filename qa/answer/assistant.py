@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from qa.answer.enumeration import Enumeration, list_match, question_enumeration
+from qa.answer.enumeration import Enumeration, list_match, numbered_item, question_enumeration
 from qa.answer.followup import resolve
 from qa.answer.grouped import (GROUP_BUDGET, MAX_GROUPS, asks_many_reports, group_by_document, named_documents,
                                over_time, quoted_terms)
@@ -132,8 +132,8 @@ class Assistant:
         hits = retrieval.hits
         cands = candidates(turn.question, hits, self.facts(turn.question, hits, retrieval.sentences),
                            self.searcher.colloquial)
-        listed = question_enumeration(cands, listing=True)
-        item = listed.item(turn.item) if listed is not None else None
+        named = set(named_documents(turn.question, (self.searcher.manifest or {}).get("documents", {})))
+        item = numbered_item(cands, turn.item, named)
         if item is None:
             return None
         return self._compose(question, [item], hits, bulleted=False)

@@ -135,12 +135,15 @@ def topic_items(enum: Enumeration, terms: set[str]) -> list[Span]:
     return [item for item, s in zip(enum.items, scores) if s >= 0.5 * best]
 
 
-def best_enumeration(chunks: list[tuple[Chunk, int]], terms: set[str]) -> Enumeration | None:
-    """The enumeration whose introduction plus best item covers the question
-    most (ties to the better-ranked passage), its items filtered by topic."""
+def best_enumeration(chunks: list[tuple[Chunk, int]], terms: set[str], min_items: int = 2) -> Enumeration | None:
+    """The enumeration (of at least ``min_items`` items) whose introduction
+    plus best item covers the question most (ties to the better-ranked
+    passage), its items filtered by topic."""
     best: Enumeration | None = None
     for chunk, rank in chunks:
         for enum in enumerations(chunk):
+            if len(enum.numbered) < min_items:
+                continue
             intro = enum.intro.text if enum.intro else ""
             top_item = max(coverage(terms, intro + item.text) for item in enum.items)
             enum.score = top_item + 0.02 / rank
@@ -151,14 +154,23 @@ def best_enumeration(chunks: list[tuple[Chunk, int]], terms: set[str]) -> Enumer
     return best
 
 
-def question_enumeration(cands: Candidates, listing: bool = False) -> Enumeration | None:
-    """For a list question (or any, with ``listing``: the question asked for
-    a list), the best enumeration among the top three passages of its
-    candidates; None for any other question."""
-    if not listing and not LIST_QUESTION.search(cands.question):
+def question_enumeration(cands: Candidates) -> Enumeration | None:
+    """For a list question, the best enumeration among the top three
+    passages of its candidates; None for any other question."""
+    if not LIST_QUESTION.search(cands.question):
         return None
     chunks = {s.chunk.chunk_id: (s.chunk, s.rank) for s in cands.spans if s.rank <= 3}
     return best_enumeration(sorted(chunks.values(), key=lambda c: c[1]), cands.terms)
+
+
+def numbered_item(cands: Candidates, n: int, documents: set[str] | None = None) -> Span | None:
+    """"二是什么？" after a list question: item ``n`` of the enumeration that
+    answers it, among the candidates' passages (those of ``documents`` when
+    the question named its reports) that have so many items."""
+    chunks = {s.chunk.chunk_id: (s.chunk, s.rank) for s in cands.spans
+              if not documents or s.chunk.doc_id in documents}
+    listed = best_enumeration(sorted(chunks.values(), key=lambda c: c[1]), cands.terms, min_items=n)
+    return listed.item(n) if listed is not None else None
 
 
 def list_match(enum: Enumeration | None) -> float:

@@ -34,14 +34,20 @@ from dataclasses import dataclass
 
 from qa.text.numbers import CN_TEN, cn_to_int
 
+_ASKS_WHICH = (r"(?:什么|啥|是什么|是啥|是哪个|是哪一?[条项个点件]|指什么|讲的?什么|讲的?啥|说的?什么|说的?啥|的?内容|"
+               r"具体(?:是什么|内容|说说|说了什么|讲的?啥)?|呢|怎么说)*\s*[?？。!！]*$")
+#: an ordinal into the previous answer's list: "二是什么？", "第三条呢？", "第三个统筹具体讲的啥？", "头一条是什么？"
 _ORDINAL = re.compile(
-    rf"^(?:那|那么)?\s*(?:第\s*)?(?P<n>[{CN_TEN}]{{1,2}}|\d{{1,2}})\s*(?:是|条|项|点|个|件|方面|部分|类|种)?"
-    r"[\u4e00-\u9fff]{0,4}?\s*"
-    r"(?:是什么|是啥|指什么|讲的?什么|讲的?啥|说的?什么|说的?啥|的?内容|具体(?:是什么|内容|说说|说了什么|讲的?啥)?|呢|怎么说)*"
-    r"\s*[?？。!！]*$")
+    rf"^(?:那|那么)?\s*(?:第\s*(?P<n>[{CN_TEN}]{{1,2}}|\d{{1,2}})\s*(?:条|项|点|个|件|方面|部分|类|种)?"
+    rf"[\u4e00-\u9fff]{{0,4}}?|(?P<m>[{CN_TEN}]{{1,2}}|\d{{1,2}})\s*(?:是|条|项|点|个|件|方面|部分)|"
+    rf"(?P<first>头一|首)(?:条|项|点|个|件)?)\s*" + _ASKS_WHICH)
 #: a topic switch: "那/还有 + a topic + 呢" (or 怎么样/如何), the ask left to the previous question
-_SWITCH = re.compile(r"^(?:那么?|还有|另外|那如果|再说说)?\s*(?P<topic>.{1,24}?)\s*"
+_SWITCH = re.compile(r"^(?:那么?|还有|另外|那如果|再说说|换成)?\s*(?P<topic>.{1,24}?)\s*"
                      r"(?:呢|怎么样|又如何|如何呢?|的情况呢|情况呢)\s*[?？。]*$")
+#: a topic switch that repeats a short ask ("那初中生有多少", "州级的有几名？", "换成普通高中，是多少？")
+_SWITCH_ASKING = re.compile(r"^(?:(?:那么?|换成|还有|另外)\s*(?P<topic>[^，,。？?]{1,16}?)|(?P<short>[^，,。？?]{1,6}?))"
+                            r"[，,]?\s*(?:的)?(?:有|是|新增了?|增加了?|达到了?|占|招收了?)?\s*"
+                            r"(?:多少|几[个名所项人位套台次])[^？?，,。]{0,3}[？?。]*$")
 #: a follow-up with an ask of its own that carries on the previous one ("职业教育那边又是怎么搞的？")
 _CARRY_ON = re.compile(r"^(?:那么?|还有|另外)?\s*(?P<topic>[^，,。？?]{2,12}?)(?:(?:那边|那块|这边|这块)(?:又|也)?|方面(?:又|也))")
 #: a topic switch has no ask of its own; these words would make it one
@@ -49,8 +55,10 @@ _OWN_ASK = re.compile(r"多少|什么|哪些|哪几|如何|怎么|怎样|是否|
 #: nouns a reference back names ("这个工程", "该项目", "那次灾害")
 _NOUNS = ("工程|项目|工作|学校|措施|政策|活动|计划|经费|资金|文件|报告|方案|制度|机制|问题|平台|基地|中心|系统|"
           "灾害|事故|比赛|会议|规定|标准|队伍|团队|课程|行动|专项|检查|整治|改革|试点|工程项目")
-#: a reference back to the previous question's subject: 它, 其, 这个工程, 该项目, 那次灾害 ...
-_REFERENCE = re.compile(rf"(?:这|那|该|此)(?:个|项|些|所|笔|次|场|份)?(?P<noun>{_NOUNS})|它们|它(?!山)|其(?=[^他中余实次])")
+#: a reference back to the previous question's subject: 它, 其, 这个工程, 该项目, 那次灾害, 上面说的这个培训 ...
+_DEMONSTRATIVE = r"(?:上面|前面|刚才)?(?:说|讲|提)?的?(?:这|那|该|此)(?:个|项|些|所|笔|次|场|份|位|名)?"
+_REFERENCE = re.compile(rf"{_DEMONSTRATIVE}(?P<known>{_NOUNS})|{_DEMONSTRATIVE}(?P<open>[\u4e00-\u9fff]{{2,4}})|"
+                        rf"它们|它(?!山)|其(?=[^他中余实次])|(?:他|她)们?")
 #: what frames a question's topic without being it: place and time words, the ask, common verbs, function words
 _FRAME = re.compile(r"这个(?:县|市|区|镇)|本(?:县|市|区)|全(?:县|市|区|省|国)|县里|市里|该(?:县|市|区)|今年|去年|"
                     r"上半年|下半年|采取了?|有哪些|哪几[所个项条]?|哪些|哪个|哪所|哪天|哪年|什么|如何|怎样|怎么样|怎么|"
@@ -63,7 +71,8 @@ _TOPIC_FRAME = re.compile(r"^(?:在|对于?|关于)|(?:方面|那边|那块|这�
 #: a stage of schooling (初中 for 小学)
 _DESIGNATORS = (re.compile(r"(?:19|20)\d{2}年?"), re.compile(rf"篇[{CN_TEN}]{{1,3}}"),
                 re.compile(r"学前教育|义务教育|高中教育|职业教育|特殊教育|高等教育|继续教育|民办教育|幼儿园|中小学|"
-                           r"小学|初中|高中|中职|职高|大学|高校"))
+                           r"小学|初中|高中|中职|职高|大学|高校"),
+                re.compile(r"国家级|省级|市级|州级|县级|区级|校级"), re.compile(rf"第?[{CN_TEN}]批"))
 #: a reference to the place the previous question named ("该区首批确定了哪几所学校？")
 _PLACE_REFERENCE = re.compile(r"(?:该|这个|本|那个)(?P<kind>县|市|区|镇)")
 _PLACE = re.compile(r"[\u4e00-\u9fff]{2,4}?(?:县|市|区|镇)")
@@ -106,11 +115,15 @@ def _swap(previous: str, topic: str) -> str | None:
     篇十四); else the phrase ending in the word both share (中职学生 for
     高中困难学生); else the topic framed by 在…方面; else the main topic."""
     for kind in _DESIGNATORS:
-        if kind.fullmatch(topic):
-            found = kind.search(previous)
-            if found is None:
-                return None
-            new = topic if not topic[-1].isdigit() or not found.group().endswith("年") else topic + "年"
+        mine = kind.search(topic)
+        found = kind.search(previous)
+        if mine is None or found is None or mine.group() == found.group():
+            continue
+        rest = (topic[:mine.start()] + topic[mine.end():]).strip("的 ")
+        if mine.group() == topic or (len(rest) <= 4 and rest in previous):  # 州级 for 省级, 初中教师 for 小学教师
+            new = mine.group()
+            if new[-1].isdigit() and found.group().endswith("年"):
+                new += "年"
             return previous[:found.start()] + new + previous[found.end():]
     runs = topics(previous)
     if not runs:
@@ -147,17 +160,27 @@ def _dereference(question: str, previous: str) -> str | None:
     """The follow-up with its reference back replaced by the previous
     question's subject: its topics up to the one naming the same noun (这个工程
     -> 新城第四初中整体新建工程), or all of them (它 -> 株洲“教师培训超市”)."""
-    match = _REFERENCE.search(question)
     runs = topics(previous)
-    if match is None or not runs:
-        return None
-    noun = match.group("noun")
-    holder = next((k for k, run in enumerate(runs) if noun and noun in run), None)
-    if holder is not None:
-        subject = "".join(runs[:holder]) + runs[holder][:runs[holder].index(noun) + len(noun)]
-    else:
-        subject = "".join(runs)
-    return question[:match.start()] + subject + question[match.end():]
+    for match in _REFERENCE.finditer(question):
+        noun, start = match.group("known"), match.start("known")
+        if match.group("open"):  # any noun: the previous question must name it
+            noun = next((match.group("open")[:k] for k in range(len(match.group("open")), 1, -1)
+                         if match.group("open")[:k] in previous), None)
+            if noun is None:
+                continue
+            start = match.start("open")
+        holder = next((k for k, run in enumerate(runs) if noun and noun in run), None)
+        if holder is not None:
+            subject = "".join(runs[:holder]) + runs[holder][:runs[holder].index(noun) + len(noun)]
+        elif runs:
+            subject = "".join(runs)
+        else:
+            return None
+        if subject.count("“") > subject.count("”"):
+            subject += "”"
+        end = start + len(noun) if noun else match.end()
+        return question[:match.start()] + subject + question[end:]
+    return None
 
 
 def resolve(question: str, history: list[str] | None) -> Turn:
@@ -168,7 +191,8 @@ def resolve(question: str, history: list[str] | None) -> Turn:
     previous = history[-1].strip()
     ordinal = _ORDINAL.match(text)
     if ordinal:
-        number = cn_to_int(ordinal.group("n")) if not ordinal.group("n").isdigit() else int(ordinal.group("n"))
+        raw = ordinal.group("n") or ordinal.group("m")
+        number = 1 if ordinal.group("first") else int(raw) if raw.isdigit() else cn_to_int(raw)
         if number:
             return Turn(previous, item=number, previous=previous)
     switch = _SWITCH.match(text)
@@ -180,6 +204,11 @@ def resolve(question: str, history: list[str] | None) -> Turn:
         dereferenced = _dereference(_place(text, previous) or text, previous) or _place(text, previous)
         if dereferenced:
             return Turn(dereferenced, previous=previous)
+    asking = _SWITCH_ASKING.match(text)
+    if asking and re.search(r"多少|几", previous):
+        swapped = _swap(previous, _core(asking.group("topic") or asking.group("short")))
+        if swapped:
+            return Turn(swapped, previous=previous)
     carry = _CARRY_ON.match(text)
     if carry and len(text) <= 20:
         swapped = _swap(previous, _core(carry.group("topic")))
