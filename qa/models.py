@@ -27,11 +27,20 @@ class Document:
 
     @property
     def year(self) -> int | None:
-        year = self.meta.get("year")
-        try:
-            return int(year) if year is not None else None
-        except (TypeError, ValueError):
-            return None
+        return meta_year(self.meta)
+
+    @property
+    def region(self) -> str | None:
+        return self.meta.get("region") or None
+
+
+def meta_year(meta: dict[str, Any]) -> int | None:
+    """``meta["year"]`` as an int (a .jsonl line may give it as text), None when absent."""
+    year = meta.get("year")
+    try:
+        return int(year) if year is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(slots=True)
@@ -50,6 +59,16 @@ class Chunk:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def year(self) -> int | None:
+        """The document's year (``qa.ingest.metadata``), None when it names none."""
+        return meta_year(self.meta)
+
+    @property
+    def region(self) -> str | None:
+        """The issuing place of the document (``qa.ingest.metadata``), None when it names none."""
+        return self.meta.get("region") or None
 
     @property
     def section_path(self) -> str:
@@ -94,6 +113,8 @@ class Hit:
             "end": c.end,
             "text": c.text,
             "also_in": list(self.also_in),
+            "year": c.year,
+            "region": c.region,
         }
 
 
@@ -109,6 +130,9 @@ class Citation:
     start: int
     end: int
     text: str
+    #: the document's year and issuing place, None when it names none
+    year: int | None = None
+    region: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -198,7 +198,7 @@ class Assistant:
             n = len(citations) + 1
             c = span.chunk
             citations.append(Citation(n, c.doc_id, c.title, c.section_at(span.start), c.source, span.start, span.end,
-                                       span.text))
+                                       span.text, c.year, c.region))
             bullet = "- " if bulleted and span.rank >= 0 else ""
             lines.append(f"{bullet}{_one_line(span.text)}[{n}]")
         return Answer(question, "\n".join(lines), citations, "extractive", True, hits)
@@ -206,7 +206,7 @@ class Assistant:
     def _not_found(self, question: str, hits: list[Hit]) -> Answer:
         citations = [
             Citation(i, h.chunk.doc_id, h.chunk.title, list(h.chunk.section), h.chunk.source,
-                     h.chunk.start, h.chunk.end, h.chunk.text)
+                     h.chunk.start, h.chunk.end, h.chunk.text, h.chunk.year, h.chunk.region)
             for i, h in enumerate(hits[:3], 1)
         ]
         nearest = "\n".join(f"- 《{c.title}》{'（' + c.section[-1] + '）' if c.section else ''}[{c.n}]" for c in citations)

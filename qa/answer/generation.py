@@ -70,7 +70,7 @@ def cited_answer(question: str, text: str, hits: list[Hit]) -> Answer | None:
     used = sorted({int(n) for n in re.findall(r"\[(\d+)\]", kept)})
     citations = [
         Citation(n, h.chunk.doc_id, h.chunk.title, list(h.chunk.section), h.chunk.source, h.chunk.start,
-                 h.chunk.end, h.chunk.text)
+                 h.chunk.end, h.chunk.text, h.chunk.year, h.chunk.region)
         for n, h in ((n, hits[n - 1]) for n in used)
     ]
     return Answer(question, kept, citations, "llm", True, hits)
