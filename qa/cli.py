@@ -47,9 +47,10 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
     if args.dropped:
         for d in result.dropped:
             if args.json:
-                _emit({"source": d.source, "rule": d.rule, "line": d.line})
+                _emit({"source": d.source, "rule": d.rule, "line": d.line}
+                      | ({"replacement": d.replacement} if d.replacement is not None else {}))
             else:
-                print(f"{d.source}\t{d.rule}\t{d.line}")
+                print(f"{d.source}\t{d.rule}\t{d.line}" + (f"\t→ {d.replacement}" if d.replacement is not None else ""))
         return _report_errors(result.errors)
     chunks = chunk_documents(result.documents, settings.chunking)
     if args.json:
@@ -75,7 +76,10 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
 
 def _dropped_summary(counts: dict[str, int]) -> str:
     detail = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items()))
-    return f"cleaning dropped {sum(counts.values())} lines" + (f" ({detail}; list them: qa chunks --dropped)" if detail else "")
+    lines = sum(n for rule, n in counts.items() if not rule.endswith("_mojibake"))
+    runs = sum(n for rule, n in counts.items() if rule.endswith("_mojibake"))
+    return (f"cleaning dropped {lines} lines" + (f" and repaired or cut {runs} mojibake runs" if runs else "")
+            + (f" ({detail}; list them: qa chunks --dropped)" if detail else ""))
 
 
 def _report_errors(errors: list) -> int:

@@ -22,11 +22,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class DroppedLine:
-    """A line a cleaning rule removed (``qa chunks --dropped`` lists them)."""
+    """A line a cleaning rule removed, or a mojibake run it repaired or cut
+    out (``qa chunks --dropped`` lists them)."""
 
     source: str
     rule: str
     line: str
+    #: what took its place: a mojibake run's repair ("" when it was cut out); None for a removed line
+    replacement: str | None = None
 
 
 @dataclass
@@ -77,6 +80,7 @@ def documents_from_file(path: Path, source: str, dropped: list[DroppedLine] | No
         cleaned = clean(raw.text)
         if dropped is not None:
             dropped.extend(DroppedLine(source, rule, line) for rule, line in cleaned.dropped)
+            dropped.extend(DroppedLine(source, rule, run, repair) for rule, run, repair in cleaned.replaced)
         text = cleaned.text
         if not text:
             continue
