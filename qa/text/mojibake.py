@@ -10,18 +10,20 @@ decoder fell back into step: at an ASCII letter (a trail byte read alone,
 pinyin its character was annotated with (``?shù)``: the ``(`` was eaten).
 
 **Repair**: the run's bytes re-encoded (GB18030, the site's full-width
-punctuation restored) and decoded one byte later give the original text,
-minus the character whose byte was lost (``?,F`` -> ``現``). A repair is kept
-only when it decodes cleanly into characters the same file uses elsewhere,
-so a wrong guess is never written into a quote. **Drop**: a run that cannot
+punctuation restored) and decoded one byte later give the original text
+(``?,F`` -> ``現``). A repair is kept only when it decodes cleanly into
+characters the same file uses elsewhere. The character whose first byte was
+lost keeps its second byte; it is restored only when the file itself settles
+which one it is (``成績?,F將`` -> ``成績。現將``: of the characters ending in that
+byte, ``。`` is the one the file writes between ``績`` and ``現``), else left out. **Drop**: a run that cannot
 be repaired is cut out whole when both its ends are marked; otherwise only
 the ``?`` and the private-use characters (``\\ue1fb``) go, so real text after
 a stray ``?`` is never removed. A ``?`` after a question word (``面对呢?即使``)
 or next to ASCII (``http://x/?a=1``) is not mojibake.
 
->>> text = "取得了一定的成績?,F將20xx年教育系統工作開展情況總結如下。現有學校56所。"
+>>> text = "取得了一定的成績?,F將20xx年教育系統工作開展情況總結如下。現有學校56所。現有教師3000人。"
 >>> fix_mojibake(text)[0]
-'取得了一定的成績現將20xx年教育系統工作開展情況總結如下。現有學校56所。'
+'取得了一定的成績。現將20xx年教育系統工作開展情況總結如下。現有學校56所。現有教師3000人。'
 >>> fix_mojibake("抓好學生寢室、?;\\ue1fb反娣攀?、校門口等重點區域")[0]
 '抓好學生寢室、、校門口等重點區域'
 >>> fix_mojibake("我們該如何面對呢?即使我們現在不是")[0]
@@ -125,21 +127,44 @@ def _common(ch: str) -> bool:
     return False
 
 
-def _decode_shifted(body: str, known: Counter) -> str | None:
-    """``body`` re-encoded and decoded one byte later, if that reads as real text:
-    common characters, at least half of them used elsewhere in the file."""
+def _decode_shifted(body: str, known: Counter) -> tuple[str, int] | None:
+    """``body`` re-encoded and decoded one byte later, if that reads as real text
+    (common characters, at least half of them used elsewhere in the file), with
+    the byte it skipped: the second byte of the character whose first was lost."""
     options = [[_FOLDED[ch], ch] if ch in _FOLDED else [ch] for ch in body]
     for combo in itertools.islice(itertools.product(*options), 64):
         try:
-            decoded = _encode("".join(combo))[1:].decode("gbk")
+            data = _encode("".join(combo))
+            decoded = data[1:].decode("gbk")
         except (UnicodeEncodeError, UnicodeDecodeError):
             continue
         letters = [ch for ch in decoded if not ch.isdigit() and ch not in "，。、；：！“”《》"]
         if not letters or not all(_is_cjk(ch) and (known[ch] > 0 or _common(ch)) for ch in letters):
             continue
         if 2 * sum(known[ch] > 0 for ch in letters) >= len(letters):
-            return decoded
+            return decoded, data[0]
     return None
+
+
+def _lost_character(before: str, after: str, trail: int, pairs: Counter) -> str:
+    """The character whose first byte was lost, when the file decides it: of
+    the GBK characters ending in byte ``trail``, the one the file itself most
+    often writes after ``before`` and before ``after`` (``成績?,F將``: trail
+    A3, ``績。`` and ``。現`` against ``績校``, ``校現`` -> ``。``; ``學?!笆掷``:
+    ``學校`` -> ``校``). "" unless one candidate is seen at least twice and more
+    than any other."""
+    scores = []
+    for lead in range(0x81, 0xFF):
+        try:
+            ch = bytes((lead, trail)).decode("gbk")
+        except UnicodeDecodeError:
+            continue
+        if _is_cjk(ch) or ch in "。，、；：！？“”":
+            scores.append((pairs[before + ch] + pairs[ch + after], ch))
+    scores.sort(reverse=True)
+    if scores and scores[0][0] >= 2 and (len(scores) == 1 or scores[0][0] > scores[1][0]):
+        return scores[0][1]
+    return ""
 
 
 def _spans(text: str, eager: bool) -> list[tuple[int, int, int, bool]]:
@@ -168,15 +193,22 @@ def find_runs(text: str) -> list[Run]:
     for start, _, end, _ in spans:
         inside.update(text[start:end])
     known = Counter(text) - inside
+    pairs = Counter(text[k:k + 2] for k in range(len(text) - 1))
     runs = []
     for start, head, end, marked in spans:
         body = re.sub(r"\?.*", "", text[head:end])  # up to a second lost byte
-        repair = _decode_shifted(body, known) if body else None
-        if repair is None and head == start + 2:
+        found = _decode_shifted(body, known) if body else None
+        if found is None and head == start + 2:
             # ``??h``: the second ``?`` was a full-width ``？`` (A3BF) whose second byte pairs with the next
-            repair = _decode_shifted("？" + body, known)
-        if marked or repair is not None:
-            runs.append(Run(start, end, repair or ""))
+            found = _decode_shifted("？" + body, known)
+        if found is not None:
+            repair, trail = found
+            if head <= start + 2:  # no pinyin of another lost character in between
+                repair = _lost_character(text[start - 1:start], repair[:1], trail, pairs) + repair
+            runs.append(Run(start, end, repair))
+            continue
+        if marked:
+            runs.append(Run(start, end, ""))
             continue
         # unmarked and beyond repair: only the lost byte and private-use characters go; the rest may be real text
         runs.append(Run(start, head, ""))
