@@ -257,9 +257,8 @@ def _print_answer(answer) -> None:
 def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from qa.drafting import DraftError, DraftFinder, prepare_draft, read_draft
+    from qa.drafting import DraftError, DraftFinder, precedent_filter, prepare_draft, read_draft
     from qa.drafting.finder import format_result
-    from qa.index.protocol import Filter
     from qa.search.searcher import Searcher
 
     try:
@@ -268,10 +267,11 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     except DraftError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    where = Filter(before_year=args.before_year, exclude_doc_ids=frozenset(args.exclude_doc or ()) or None)
+    where = precedent_filter(args.before_year, exclude_ids=args.exclude_doc)
+    print(finder.summary(draft, where).note(), file=sys.stderr)  # what the scope excludes, and keeps undated
     bar = tqdm(total=len(draft.sentences), unit="sentence", file=sys.stderr, disable=None)
     paragraph = 0
-    for result in finder.find(draft, args.top_k, where or None, progress=lambda done, _: bar.update(done - bar.n)):
+    for result in finder.find(draft, args.top_k, where, progress=lambda done, _: bar.update(done - bar.n)):
         if args.json:
             _emit(result.to_dict())
         else:
@@ -348,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("draft", help="draft file (.txt, .md, .docx) or - for stdin")
     p.add_argument("--top-k", type=int, default=3, help="precedents per sentence")
-    p.add_argument("--before-year", type=int, metavar="YYYY", help="only reports dated before this year")
+    p.add_argument("--before-year", type=int, metavar="YYYY",
+                   help="only reports dated before this year; reports that name no year are kept (stderr says how many)")
     p.add_argument("--exclude-doc", action="append", metavar="ID",
                    help="never cite this document (repeatable); a draft that is the text of an indexed "
                         "document excludes it anyway")

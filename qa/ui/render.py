@@ -22,7 +22,7 @@ def dated(year: Any = None, region: Any = None) -> str:
     ``2024年 · 榆阳区``; empty when it names neither (qa.ingest.metadata)."""
     return " · ".join(part for part in (f"{year}年" if year else "", region or "") if part)
 
-def _dated_html(year: Any = None, region: Any = None) -> str:
+def dated_html(year: Any = None, region: Any = None) -> str:
     text = dated(year, region)
     return f' <span class="qa-dated">{esc(text)}</span>' if text else ""
 
@@ -91,7 +91,7 @@ def _card(title: str, section: list[str], body_html: str, label: str, year: Any 
     return (
         '<div class="qa-card">'
         f'<div class="qa-card-head"><span class="qa-label">{esc(label)}</span> '
-        f'<span class="qa-title">《{esc(title)}》</span>{_dated_html(year, region)}</div>'
+        f'<span class="qa-title">《{esc(title)}》</span>{dated_html(year, region)}</div>'
         + (f'<div class="qa-section">{esc(section_text)}</div>' if section_text else "")
         + f'<div class="qa-passage">{body_html}</div></div>'
     )
@@ -116,7 +116,7 @@ def results_html(results: list[dict], query: str) -> str:
         parts.append(
             '<div class="qa-card">'
             f'<div class="qa-card-head"><span class="qa-label">#{r["rank"]}</span> '
-            f'<span class="qa-title">《{esc(r["title"])}》</span>{_dated_html(r.get("year"), r.get("region"))} '
+            f'<span class="qa-title">《{esc(r["title"])}》</span>{dated_html(r.get("year"), r.get("region"))} '
             f'<span class="qa-score">得分 {esc(r["score"])}</span></div>'
             + (f'<div class="qa-section">{esc(r["section"])}</div>' if r["section"] else "")
             + f'<div class="qa-citation">{esc(r["citation"])}</div>'
