@@ -70,7 +70,7 @@ def features(finder: DraftFinder, pairs: list[dict]) -> list[dict]:
         query = finder.searcher.embedder.encode_documents([pair["sentence"]])[0]
         sims = vectors @ query
         sims[table.is_title[rows]] = np.nan
-        (match,) = [k for k, row in enumerate(rows) if _span(table, row) == (pair["doc_id"], pair["start"], pair["end"])]
+        match = _match(table, rows, pair)
         cosine = float(sims[match])
         mean, std, floor = background(sims)
         valid = sims[~np.isnan(sims)]
@@ -81,9 +81,17 @@ def features(finder: DraftFinder, pairs: list[dict]) -> list[dict]:
     return out
 
 
-def _span(table, row: int) -> tuple[str, int, int]:
-    p = table.precedent(int(row), 0.0, 0.0)
-    return p.doc_id, p.start, p.end
+def _match(table, rows, pair: dict) -> int:
+    """The position in ``rows`` of the labelled precedent: its document's sentence with the same
+    text (offsets move when cleaning changes; a sentence whose mojibake was repaired since it was
+    labelled is the one of its document that shares the most of its characters)."""
+    mine = [k for k, row in enumerate(rows) if table.precedent(int(row), 0.0, 0.0).doc_id == pair["doc_id"]]
+    texts = {k: table.precedent(int(rows[k]), 0.0, 0.0).text for k in mine}
+    exact = [k for k in mine if texts[k] == pair["precedent"]]
+    if exact:
+        return exact[0]
+    wanted = set(pair["precedent"])
+    return max(mine, key=lambda k: len(wanted & set(texts[k])) / max(len(wanted | set(texts[k])), 1))
 
 
 def logistic(x: np.ndarray, y: np.ndarray, steps: int = 20000, rate: float = 0.2) -> tuple[np.ndarray, float]:

@@ -82,7 +82,7 @@ def word_coverage(words: dict[str, float], other: set[str]) -> float:
 #: c: ``word_coverage``. Fitted on the 126 hand-labelled pairs of tests/data/drafting_relevance.jsonl by
 #: bench/bench_drafting_calibration.py (bench/results/drafting-calibration.md: 5-fold AUC 0.84, Brier 0.168,
 #: against the raw cosine's AUC 0.63)
-RELEVANCE_MARGIN, RELEVANCE_COVERAGE, RELEVANCE_BIAS = 84.1888, 7.7055, -2.9194
+RELEVANCE_MARGIN, RELEVANCE_COVERAGE, RELEVANCE_BIAS = 84.4348, 7.7038, -2.9228
 
 
 def relevance(margin: float, coverage: float) -> float:
