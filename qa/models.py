@@ -10,8 +10,29 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+class Dated:
+    """The document metadata of an object with ``meta`` (``qa.ingest.metadata``): a document and its passages."""
+
+    __slots__ = ()
+    meta: dict[str, Any]
+
+    @property
+    def year(self) -> int | None:
+        """The document's year, as an int (a .jsonl line may give it as text); None when it names none."""
+        year = self.meta.get("year")
+        try:
+            return int(year) if year is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def region(self) -> str | None:
+        """The place that issues the document, None when it names none."""
+        return self.meta.get("region") or None
+
+
 @dataclass
-class Document:
+class Document(Dated):
     """One report after loading and cleaning.
 
     ``text`` is the cleaned text; every chunk and citation offset points into it.
@@ -25,26 +46,9 @@ class Document:
     source: str
     meta: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def year(self) -> int | None:
-        return meta_year(self.meta)
-
-    @property
-    def region(self) -> str | None:
-        return self.meta.get("region") or None
-
-
-def meta_year(meta: dict[str, Any]) -> int | None:
-    """``meta["year"]`` as an int (a .jsonl line may give it as text), None when absent."""
-    year = meta.get("year")
-    try:
-        return int(year) if year is not None else None
-    except (TypeError, ValueError):
-        return None
-
 
 @dataclass(slots=True)
-class Chunk:
+class Chunk(Dated):
     """A citable passage: a slice ``text == document.text[start:end]``."""
 
     chunk_id: str
@@ -59,16 +63,6 @@ class Chunk:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @property
-    def year(self) -> int | None:
-        """The document's year (``qa.ingest.metadata``), None when it names none."""
-        return meta_year(self.meta)
-
-    @property
-    def region(self) -> str | None:
-        """The issuing place of the document (``qa.ingest.metadata``), None when it names none."""
-        return self.meta.get("region") or None
 
     @property
     def section_path(self) -> str:
