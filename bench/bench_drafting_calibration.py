@@ -5,7 +5,7 @@
 The e5 cosine of any two Chinese policy sentences sits between about 0.88
 and 0.98, so "相似度 0.94" reads as "very similar" for a precedent on another
 subject. This measures, on the hand-labelled pairs of
-``tests/data/drafting_relevance.jsonl`` (126 draft sentence -> precedent
+``tests/data/drafting/relevance_pairs.jsonl`` (126 draft sentence -> precedent
 pairs over the seeds, ``bench/drafting_pairs.py``; label 2 = the same measure
 or fact, 1 = the same topic but another point, 0 = unrelated), how well each
 candidate figure separates them (ROC AUC) and fits a logistic calibration of
@@ -48,7 +48,7 @@ from qa.text.tokenize import tokenize  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
-LABELS = ROOT / "tests" / "data" / "drafting_relevance.jsonl"
+LABELS = ROOT / "tests" / "data" / "drafting" / "relevance_pairs.jsonl"
 SEED_003 = "003_23cd2b7cd9c0da57.txt"
 FEATURES = ("cosine", "z", "percentile", "margin", "coverage")
 

@@ -8,7 +8,7 @@ other reports: 003 itself is excluded, as it is for a draft that is an indexed r
 education paragraph of the 2024 government report (docs/examples/) and the
 sentences of ``--extra`` (one per line). Each sentence's ``--top-k``
 precedents over the seeds are written as one line each; the labelled copy is
-``tests/data/drafting_relevance.jsonl`` (``label``: 2 the same measure or fact,
+``tests/data/drafting/relevance_pairs.jsonl`` (``label``: 2 the same measure or fact,
 1 the same topic but another point, 0 unrelated or only sharing set words).
 """
 

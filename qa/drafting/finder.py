@@ -79,7 +79,7 @@ def word_coverage(words: dict[str, float], other: set[str]) -> float:
 
 #: P(the precedent states the same measure or fact) = 1 / (1 + exp(-(MARGIN m + COVERAGE c + BIAS))), m: its
 #: cosine minus the candidate pool's floor (``background``: how far it stands out of what any sentence gets),
-#: c: ``word_coverage``. Fitted on the 126 hand-labelled pairs of tests/data/drafting_relevance.jsonl by
+#: c: ``word_coverage``. Fitted on the 126 hand-labelled pairs of tests/data/drafting/relevance_pairs.jsonl by
 #: bench/bench_drafting_calibration.py (bench/results/drafting-calibration.md: 5-fold AUC 0.84, Brier 0.168,
 #: against the raw cosine's AUC 0.63)
 RELEVANCE_MARGIN, RELEVANCE_COVERAGE, RELEVANCE_BIAS = 84.4348, 7.7038, -2.9228
