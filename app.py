@@ -193,7 +193,7 @@ def build_app() -> gr.Blocks:
                 results_state = gr.State([])
                 table = gr.Dataframe(headers=search.SEARCH_HEADERS, label="结果", wrap=True,
                                      interactive=False, elem_id="search-table", max_height=900,
-                                     column_widths=["6%", "8%", "22%", "16%", "36%", "12%"])
+                                     column_widths=["5%", "7%", "20%", "14%", "32%", "10%", "6%", "6%"])
                 result_html = gr.HTML(elem_id="search-results")
                 with gr.Row():
                     fmt = gr.Radio(["csv", "markdown"], value="csv", label="导出格式")

@@ -47,9 +47,10 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
     if args.dropped:
         for d in result.dropped:
             if args.json:
-                _emit({"source": d.source, "rule": d.rule, "line": d.line})
+                _emit({"source": d.source, "rule": d.rule, "line": d.line}
+                      | ({"replacement": d.replacement} if d.replacement is not None else {}))
             else:
-                print(f"{d.source}\t{d.rule}\t{d.line}")
+                print(f"{d.source}\t{d.rule}\t{d.line}" + (f"\t→ {d.replacement}" if d.replacement is not None else ""))
         return _report_errors(result.errors)
     chunks = chunk_documents(result.documents, settings.chunking)
     if args.json:
@@ -75,7 +76,10 @@ def cmd_chunks(args: argparse.Namespace, settings: Settings) -> int:
 
 def _dropped_summary(counts: dict[str, int]) -> str:
     detail = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items()))
-    return f"cleaning dropped {sum(counts.values())} lines" + (f" ({detail}; list them: qa chunks --dropped)" if detail else "")
+    lines = sum(n for rule, n in counts.items() if not rule.endswith("_mojibake"))
+    runs = sum(n for rule, n in counts.items() if rule.endswith("_mojibake"))
+    return (f"cleaning dropped {lines} lines" + (f" and repaired or cut {runs} mojibake runs" if runs else "")
+            + (f" ({detail}; list them: qa chunks --dropped)" if detail else ""))
 
 
 def _report_errors(errors: list) -> int:
@@ -257,9 +261,8 @@ def _print_answer(answer) -> None:
 def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from qa.drafting import DraftError, DraftFinder, prepare_draft, read_draft
+    from qa.drafting import DraftError, DraftFinder, precedent_filter, prepare_draft, read_draft
     from qa.drafting.finder import format_result
-    from qa.index.protocol import Filter
     from qa.search.searcher import Searcher
 
     try:
@@ -268,10 +271,11 @@ def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     except DraftError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    where = Filter(before_year=args.before_year, exclude_doc_ids=frozenset(args.exclude_doc or ()) or None)
+    where = precedent_filter(args.before_year, exclude_ids=args.exclude_doc)
+    print(finder.summary(draft, where).note(), file=sys.stderr)  # what the scope excludes, and keeps undated
     bar = tqdm(total=len(draft.sentences), unit="sentence", file=sys.stderr, disable=None)
     paragraph = 0
-    for result in finder.find(draft, args.top_k, where or None, progress=lambda done, _: bar.update(done - bar.n)):
+    for result in finder.find(draft, args.top_k, where, progress=lambda done, _: bar.update(done - bar.n)):
         if args.json:
             _emit(result.to_dict())
         else:
@@ -351,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("draft", help="draft file (.txt, .md, .docx) or - for stdin")
     p.add_argument("--top-k", type=int, default=3, help="precedents per sentence")
-    p.add_argument("--before-year", type=int, metavar="YYYY", help="only reports dated before this year")
+    p.add_argument("--before-year", type=int, metavar="YYYY",
+                   help="only reports dated before this year; reports that name no year are kept (stderr says how many)")
     p.add_argument("--exclude-doc", action="append", metavar="ID",
                    help="never cite this document (repeatable); a draft that is the text of an indexed "
                         "document excludes it anyway")

@@ -10,8 +10,29 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+class Dated:
+    """The document metadata of an object with ``meta`` (``qa.ingest.metadata``): a document and its passages."""
+
+    __slots__ = ()
+    meta: dict[str, Any]
+
+    @property
+    def year(self) -> int | None:
+        """The document's year, as an int (a .jsonl line may give it as text); None when it names none."""
+        year = self.meta.get("year")
+        try:
+            return int(year) if year is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def region(self) -> str | None:
+        """The place that issues the document, None when it names none."""
+        return self.meta.get("region") or None
+
+
 @dataclass
-class Document:
+class Document(Dated):
     """One report after loading and cleaning.
 
     ``text`` is the cleaned text; every chunk and citation offset points into it.
@@ -25,17 +46,9 @@ class Document:
     source: str
     meta: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def year(self) -> int | None:
-        year = self.meta.get("year")
-        try:
-            return int(year) if year is not None else None
-        except (TypeError, ValueError):
-            return None
-
 
 @dataclass(slots=True)
-class Chunk:
+class Chunk(Dated):
     """A citable passage: a slice ``text == document.text[start:end]``."""
 
     chunk_id: str
@@ -94,6 +107,8 @@ class Hit:
             "end": c.end,
             "text": c.text,
             "also_in": list(self.also_in),
+            "year": c.year,
+            "region": c.region,
         }
 
 
@@ -109,6 +124,21 @@ class Citation:
     start: int
     end: int
     text: str
+    #: the document's year and issuing place, None when it names none
+    year: int | None = None
+    region: str | None = None
+
+    @classmethod
+    def of_passage(cls, n: int, chunk: "Chunk") -> "Citation":
+        """Citation ``n`` of a whole passage."""
+        return cls(n, chunk.doc_id, chunk.title, list(chunk.section), chunk.source, chunk.start, chunk.end, chunk.text,
+                   chunk.year, chunk.region)
+
+    @classmethod
+    def of_sentence(cls, n: int, chunk: "Chunk", start: int, end: int, text: str) -> "Citation":
+        """Citation ``n`` of ``text == document[start:end]`` within a passage, under its own section path."""
+        return cls(n, chunk.doc_id, chunk.title, chunk.section_at(start), chunk.source, start, end, text,
+                   chunk.year, chunk.region)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

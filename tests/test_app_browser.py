@@ -188,3 +188,30 @@ def test_drafting_tab_shades_sentences_and_shows_precedents(app_page, tmp_path):
     page.screenshot(path=str(tmp_path / "draft.png"), full_page=True)
     if os.environ.get("QA_SCREENSHOTS"):  # the README's screenshot is written only on request
         page.screenshot(path=str(Path(os.environ["QA_SCREENSHOTS"]) / "draft.png"), full_page=True)
+
+
+def test_year_filters_in_search_and_drafting(app_page):
+    """Issue 26: a year filter that works (the seeds' 2024 report is dated by its title) and a
+    drafting scope that says what it left out, including the undated reports it kept."""
+    page = app_page
+    _open_tab(page, "检索先例 Search")
+    page.fill("#search-query textarea", "重点建设项目时间过半")
+    page.get_by_label("年份（0 = 不限）").fill("2024")
+    page.click("#search-btn")
+    page.wait_for_selector("#search-results .qa-card")
+    table = page.inner_text("#search-table")
+    assert "2024年教育局上半年教育工作总结及下半年工作计划" in table and "篇十一" not in table
+    assert "2024年" in page.inner_text("#search-results .qa-dated")
+
+    _open_tab(page, "起草助手 Drafting")
+    page.fill("#draft-text textarea", "一是重点建设项目时间过半，任务过半。")
+    page.fill("#draft-year input", "2024")
+    page.click("#draft-btn")
+    page.wait_for_function("() => document.querySelector('#draft-status').innerText.includes('排除')")
+    status = page.inner_text("#draft-status")
+    assert "只看 2024 年之前：排除 1 篇 2024 年及以后的报告" in status and "未标年份的报告" in status
+    assert "0 句沿用" in status
+    page.fill("#draft-year input", "2025")
+    page.click("#draft-btn")
+    page.wait_for_function("() => document.querySelector('#draft-status').innerText.includes('1 句沿用')")
+    assert "2024" in page.inner_text("#draft-table")  # the 年份 column of the table

@@ -17,6 +17,7 @@ import pytest
 
 from qa.ingest.chunking import chunk_documents
 from qa.ingest.cleaning import (
+    clean,
     clean_text,
     drop_boilerplate,
     drop_excerpt_stubs,
@@ -245,15 +246,38 @@ def test_character_table_converts_every_character_as_opencc_does():
     assert to_simplified("他反覆說明乾燥的學校") == t2s.convert("他反覆說明乾燥的學校")
 
 
-def test_unrepairable_characters_stay_as_they_are(seed_docs):
-    raw = _raw("004")
-    cleaned = clean_text(raw)
-    # "?" and private-use code points are mojibake in the source; nothing is invented for them
-    assert cleaned.count("?") == raw.count("?") > 50
-    private = re.compile("[\ue000-\uf8ff]")
-    assert len(private.findall(cleaned)) == len(private.findall(raw)) > 10
+def test_mojibake_is_repaired_or_cut_and_never_quoted(seed_docs):
+    """004's template site decoded GBK one byte off in 49 places ("?,F" for "。現"):
+    no "?" or private-use character is left in its text except a real question
+    ("该如何面对呢?"); 27 runs decode in step again, 22 are cut out."""
+    cleaned = clean(_raw("004"))
+    texts = [d.text for d in _docs_of(seed_docs, "004")]
+    left = [m.group() for t in texts for m in re.finditer(r".{4}\?.{4}", t)]
+    assert left == ["何面对呢?即使我们"]
+    assert not any(re.search("[\ue000-\uf8ff]", t) for t in texts)
+    rules = [rule for rule, _, _ in cleaned.replaced]
+    assert (rules.count("repair_mojibake"), rules.count("drop_mojibake")) == (27, 22)
     (first,) = [d for d in _docs_of(seed_docs, "004") if d.title.endswith("篇一")]
-    assert "取得了一定的成绩?,F将20xx年" in first.text
+    # "?,F" -> 現, and the lost 。 before it, which the file settles ("绩。" "。现" against "绩校" …)
+    assert "取得了一定的成绩。现将20xx年教育系统工作开展情况总结如下" in first.text
+    assert "深化与江苏学校“手拉手，结对子”活动" in first.text  # "学?!笆掷…": the lost 校 of 学校
+    # the run the issue saw in a quote is cut out, and listed with its rule
+    assert ("drop_mojibake", "?;\ue1fb反娣攀?", "") in cleaned.replaced
+    (eighth,) = [d for d in _docs_of(seed_docs, "004") if d.title.endswith("篇八")]
+    assert "抓好学生寝室、、校门口、楼梯间" in eighth.text
+
+
+def test_mojibake_cleaning_never_removes_real_text(seed_docs):
+    """Which text goes: only runs that start at a lost byte "?"; none longer than a
+    misread stretch; no line goes whole; the other seeds and real question marks are untouched."""
+    cleaned = clean(_raw("004"))
+    assert all(run.startswith("?") and len(run) <= 30 for _, run, _ in cleaned.replaced)
+    assert sum(len(run) for _, run, _ in cleaned.replaced) < 0.005 * len(_raw("004"))
+    assert len(cleaned.text.split("\n")) == len(clean_text(_raw("004").replace("?", "")).split("\n"))
+    for prefix in ("000", "001", "002", "003"):
+        assert clean(_raw(prefix)).replaced == []
+    for real in ("符合哪些条件可申请?该负责人介绍", "网址 http://x.cn/list.html?locati=1", "我们该如何面对呢?即使"):
+        assert clean_text(real) == real
 
 
 # --- normalisation --------------------------------------------------------------

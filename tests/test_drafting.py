@@ -86,6 +86,8 @@ def test_a_draft_that_is_a_corpus_document_does_not_cite_itself(finder, document
     assert SMALL_DOC not in cited
     # the same text with its own document allowed: every sentence's best precedent is itself
     own = list(finder.find(draft, 1, exclude_self=False))
+    assert own[0].sentence.kind == "title" and own[0].precedents == []  # its title line is not looked up
+    own = own[1:]
     assert sum(r.precedents[0].doc_id == SMALL_DOC for r in own) >= 0.9 * len(own)
     # a part of it is not the document: nothing excluded by default
     part = prepare_draft("\n".join(documents[SMALL_DOC].text.split("\n")[1:4]))
@@ -185,3 +187,77 @@ def test_qa_draft_command_json_and_text(built_index, documents, tmp_path, capsys
     (tmp_path / "blank.txt").write_text("\n\n", encoding="utf-8")
     assert main(["draft", str(tmp_path / "blank.txt"), "--index", str(settings.index)]) == 2
     assert "error: draft" in capsys.readouterr().err
+
+
+# --- issue 26: what the scores, marks and scope say -------------------------------------
+
+def test_a_heading_or_the_title_line_is_never_counted_as_reused(finder, documents):
+    heading = "三、加强教师队伍建设"  # 003 has it word for word as a heading
+    assert heading in documents["003_23cd2b7cd9c0da57.txt"].text
+    draft = prepare_draft(f"青禾县教育局2025年工作要点\n{heading}。\n全面推进教师交流工作。")
+    title, head, body = list(finder.find(draft, 3))
+    assert title.sentence.kind == "title" and title.precedents == [] and title.mark == "标题"
+    assert head.sentence.kind == "heading" and head.reuse >= 0.5 and head.mark == "标题"
+    assert body.sentence.kind == "sentence" and body.mark in ("沿用", "部分", "新")
+    assert head.to_dict()["mark"] == "标题" and head.to_dict()["kind"] == "heading"
+
+
+def test_no_precedent_is_a_reports_title_line(finder, documents):
+    titles = {d.title for d in documents.values()}
+    draft = prepare_draft("教育局年度安全工作总结\n2024年教育局上半年教育工作总结及下半年工作计划。\n县教育局教育工作开展实施情况总结规划。")
+    results = list(finder.find(draft, 3))
+    assert results[0].sentence.kind == "title" and results[0].precedents == []  # the draft's own title: not looked up
+    for result in results[1:]:
+        assert result.precedents and not any(p.text.strip("。 ") in titles for p in result.precedents)
+
+
+def test_a_precedent_quote_has_no_stray_line_break(finder):
+    # "一、夯实教育发展基础" ends its line without punctuation: its sentence span runs to the line break
+    (result,) = finder.find(prepare_draft("一、夯实教育发展基础"), 3)
+    best = result.precedents[0]
+    assert best.text == "一、夯实教育发展基础" and best.citation
+    for p in result.precedents:
+        assert p.text == p.text.strip() and not p.text.endswith("\n")
+
+
+def test_relevance_tells_the_same_measure_from_another_subject(finder, documents):
+    """The shown figure is a calibrated chance (bench/bench_drafting_calibration.py), not the
+    cosine: e5 gives an unrelated pair about the cosine of a related one."""
+    copied = _sentence_of(documents, "001_8088773ffad2292a.txt", "重点建设项目时间过半")
+    same, other = finder.find(prepare_draft(f"{copied}\n{NEW_SENTENCE}"), 1)
+    assert same.precedents[0].relevance >= 0.9 and same.precedents[0].to_dict()["relevance_mark"] == "很可能同一事项"
+    assert other.precedents[0].relevance < 0.4 and other.precedents[0].to_dict()["relevance_mark"] == "关联弱"
+    assert other.precedents[0].cosine > 0.8  # what the tab showed as 相似度 before
+
+
+def test_before_year_keeps_undated_reports_and_says_how_many(finder, documents):
+    from qa.drafting import precedent_filter
+
+    draft = prepare_draft("加强校园安全管理。")
+    where = precedent_filter(2020)
+    scope = finder.summary(draft, where)
+    years = [d.year for d in documents.values()]
+    assert scope.documents == len(documents) == 18
+    assert scope.later == sum(1 for y in years if y is not None and y >= 2020) == 1  # 001 (2024)
+    assert scope.undated == sum(1 for y in years if y is None) == 14
+    assert scope.searched == 17
+    note = scope.note()
+    assert "排除 1 篇 2020 年及以后的报告" in note and "保留 14 篇未标年份的报告" in note
+    (result,) = finder.find(draft, 10, where)
+    assert all(p.year is None or p.year < 2020 for p in result.precedents)
+    assert any(p.year is None for p in result.precedents)
+    # the 2024 report's copied sentence is not found before 2024, but is in 2025
+    copied = _sentence_of(documents, "001_8088773ffad2292a.txt", "重点建设项目时间过半")
+    (before,) = finder.find(prepare_draft(copied), 3, precedent_filter(2024))
+    (after,) = finder.find(prepare_draft(copied), 3, precedent_filter(2025))
+    assert before.reuse < 0.5 and after.reuse >= 0.95 and after.precedents[0].year == 2024
+
+
+def test_qa_draft_before_year_says_what_it_excluded(built_index):
+    run = _qa(["-", "--json", "--before-year", "2020"], built_index[0], stdin="加强校园安全管理。\n")
+    assert run.returncode == 0, run.stderr
+    assert "排除 1 篇 2020 年及以后的报告" in run.stderr and "保留 14 篇未标年份的报告" in run.stderr
+    (line,) = [json.loads(x) for x in run.stdout.splitlines()]
+    for key in ("relevance", "relevance_mark", "region", "year", "cosine"):
+        assert key in line["precedents"][0]
+    assert line["kind"] == "sentence" and line["mark"] in ("沿用", "部分", "新")

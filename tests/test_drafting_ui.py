@@ -72,5 +72,24 @@ def test_bad_drafts_get_a_reason(app_ui, tmp_path):
 
 def test_filters():
     assert drafting_ui.draft_filter(0, [], None) is None
+    # documents without a year are kept under "before year", and the status says how many
     assert drafting_ui.draft_filter("2015", ["a"], ["b"]) == Filter(
-        doc_ids=frozenset({"a"}), before_year=2015, exclude_doc_ids=frozenset({"b"}))
+        doc_ids=frozenset({"a"}), before_year=2015, exclude_doc_ids=frozenset({"b"}), undated=True)
+
+
+def test_year_column_scope_note_and_relevance(app_ui):
+    """Issue 26: the 年份 column is filled, "before year" says what it excluded, the card
+    shows the calibrated 相关度 instead of the cosine."""
+    draft = "一、基本情况\n重点建设项目时间过半，任务过半。\n加强校园安全管理。"
+    state, status = drafting_ui.analyze(draft, None, 3, before_year=2025)
+    assert "只看 2025 年之前：排除 0 篇" in status and "未标年份的报告" in status
+    assert "1 句为标题（不计沿用）" in status
+    rows = drafting_ui.table_rows(state)
+    assert rows[0][4] == "标题"
+    assert rows[1][6] == 2024 and rows[1][4] == "沿用"  # copied from 2024年教育局上半年教育工作总结…
+    cards, citations = drafting_ui.precedents_view(state, 2)
+    assert "相关度" in cards and "相似度" not in cards and "2024年" in cards
+    assert citations.splitlines()[0].endswith("”") and "\n”" not in citations
+    state, status = drafting_ui.analyze(draft, None, 3, before_year=2024)
+    assert "排除 1 篇 2024 年及以后的报告" in status
+    assert drafting_ui.table_rows(state)[1][4] != "沿用"  # the 2024 report is out of scope

@@ -98,6 +98,23 @@ def test_filters(filled):
     assert [c.doc_id for c, _ in ranked] == ["c"]
 
 
+def test_before_year_keeps_undated_documents_only_when_asked(filled):
+    """Drafting's "before year" keeps reports that name no year (Filter.undated); an exact year never does."""
+    index, _, _ = filled
+    undated = Chunk("d@0", "d", "报告d", "d.txt", ["一、总结"], "全市学校开展教师交流专项督导。", 0, 15, {})
+    index.add([undated], vectors(1, seed=7), sentence_vectors=sentence_vectors([undated], seed=9))
+    for mode in ("bm25", "dense", "hybrid"):
+        vector = vectors(1, seed=7)[0]
+        found = {c.doc_id for c, _ in index.search("教师交流", vector, 10, mode, Filter(before_year=2015), **FUSION)}
+        assert found == {"a"} if mode == "bm25" else found == {"a", "c"}, mode
+        found = {c.doc_id for c, _ in index.search("教师交流", vector, 10, mode,
+                                                   Filter(before_year=2015, undated=True), **FUSION)}
+        assert found == {"a", "d"} if mode == "bm25" else found == {"a", "c", "d"}, mode
+        found = {c.doc_id for c, _ in index.search("教师", vector, 10, mode, Filter(year=2015, undated=True),
+                                                   **FUSION)}
+        assert found == {"b"}, mode
+
+
 def test_delete_removes_a_document_everywhere(filled):
     index, _, vecs = filled
     assert index.delete(["a"]) == 2

@@ -140,7 +140,14 @@ def test_search_gives_cited_passages_and_filters_work(milvus):
         doc = hits[0].chunk.doc_id
         hits = milvus_searcher.search("安全工作", top_k=5, mode=mode, where=Filter(doc_ids=frozenset({doc, 'x"y'})))
         assert hits and {h.chunk.doc_id for h in hits} == {doc}, mode
-    assert {c.meta.get("year") for c in milvus_searcher.index.chunks()} == {None}  # the seeds have no years
+    # three seeds are dated (tests/test_metadata.py): the year filter runs in Milvus
+    assert {c.year for c in milvus_searcher.index.chunks()} == {None, 2011, 2014, 2024}
+    for mode in ("bm25", "dense", "hybrid"):
+        hits = milvus_searcher.search("安全工作", top_k=5, mode=mode, where=Filter(year=2014))
+        assert hits and {h.chunk.doc_id for h in hits} == {"004_ff206d9b35db66e5.txt#8"}, mode
+        hits = milvus_searcher.search("安全工作", top_k=20, mode=mode, where=Filter(before_year=2020, undated=True))
+        assert hits and all(h.chunk.year in (None, 2011, 2014) for h in hits), mode
+        assert any(h.chunk.year is None for h in hits) and any(h.chunk.year for h in hits), mode
 
 
 #: a passage of the 1975 report (in tests/data/gov_reports, public domain)
@@ -150,7 +157,8 @@ MODERNISATION_1975 = "在本世纪内,全面实现农业、工业、国防和科
 @pytest.fixture(scope="module")
 def milvus_years(searcher, tmp_path_factory):
     """Searcher over milvus-lite holding reports that have years: the 1960 and
-    1975 government work reports and a resolution without a year."""
+    1975 government work reports and the 2025 resolution (its line's year is
+    null: dated by its text)."""
     base = tmp_path_factory.mktemp("milvus-years")
     (base / "corpus").mkdir()
     sample = (DATA / "gov_reports" / "government_work_reports.jsonl").read_text(encoding="utf-8").splitlines()
@@ -164,16 +172,16 @@ def milvus_years(searcher, tmp_path_factory):
 
 def test_year_filter_on_reports_that_have_years(milvus_years):
     index = milvus_years.index
-    assert {c.meta.get("year") for c in index.chunks()} == {"1960", "1975", None}
-    of_1960 = sum(c.meta.get("year") == "1960" for c in index.chunks())
+    assert {c.year for c in index.chunks()} == {1960, 1975, 2025}
+    of_1960 = sum(c.year == 1960 for c in index.chunks())
     assert of_1960 > 10
     vector = milvus_years.embedder.encode_queries([MODERNISATION_1975])[0]
     for mode in ("bm25", "dense", "hybrid"):
         # a 1975 passage asked for in 1960: the filter runs in Milvus, so it still fills the page
         hits = index.search(MODERNISATION_1975, vector, 5, mode=mode, where=Filter(year=1960), **FUSION)
-        assert [c.meta["year"] for c, _ in hits] == ["1960"] * 5, mode
+        assert [c.year for c, _ in hits] == [1960] * 5, mode
         hits = milvus_years.search(MODERNISATION_1975, top_k=3, mode=mode, where=Filter(year=1975))
-        assert hits and all(h.chunk.meta["year"] == "1975" for h in hits), mode
+        assert hits and all(h.chunk.year == 1975 for h in hits), mode
         # dense alone ranks by a whole 600-character passage, so the quoted sentence may come second
         found = [MODERNISATION_1975 in h.chunk.text.replace("，", ",") for h in hits]
         assert found[0] if mode != "dense" else any(found), (mode, found)

@@ -245,7 +245,7 @@ class Assistant:
         citations: list[Citation] = []
         lines: list[str] = []
         for group in kept:
-            label = "，".join(str(x) for x in (f"{group.year}年" if group.year else None, group.region) if x)
+            label = "，".join(x for x in (f"{group.year}年" if group.year else None, group.region) if x)
             lines.append(f"《{group.title}》" + (f"（{label}）" if label else "") + "：")
             chosen: list[Span] = []
             for span in group.spans:
@@ -256,9 +256,7 @@ class Assistant:
                 chosen.append(span)
             for span in chosen:
                 n = len(citations) + 1
-                c = span.chunk
-                citations.append(Citation(n, c.doc_id, c.title, c.section_at(span.start), c.source, span.start,
-                                          span.end, span.text))
+                citations.append(Citation.of_sentence(n, span.chunk, span.start, span.end, span.text))
                 lines.append(f"- {_one_line(span.text)}[{n}]")
         if not citations:
             return None
@@ -269,19 +267,13 @@ class Assistant:
         lines = []
         for span in spans:
             n = len(citations) + 1
-            c = span.chunk
-            citations.append(Citation(n, c.doc_id, c.title, c.section_at(span.start), c.source, span.start, span.end,
-                                       span.text))
+            citations.append(Citation.of_sentence(n, span.chunk, span.start, span.end, span.text))
             bullet = "- " if bulleted and span.rank >= 0 else ""
             lines.append(f"{bullet}{_one_line(span.text)}[{n}]")
         return Answer(question, "\n".join(lines), citations, "extractive", True, hits)
 
     def _not_found(self, question: str, hits: list[Hit]) -> Answer:
-        citations = [
-            Citation(i, h.chunk.doc_id, h.chunk.title, list(h.chunk.section), h.chunk.source,
-                     h.chunk.start, h.chunk.end, h.chunk.text)
-            for i, h in enumerate(hits[:3], 1)
-        ]
+        citations = [Citation.of_passage(i, h.chunk) for i, h in enumerate(hits[:3], 1)]
         nearest = "\n".join(f"- 《{c.title}》{'（' + c.section[-1] + '）' if c.section else ''}[{c.n}]" for c in citations)
         text = NOT_FOUND.format(q=question.strip()[:60]) + ("\n" + nearest if nearest else "")
         return Answer(question, text, citations, "extractive", False, hits)

@@ -68,11 +68,7 @@ def cited_answer(question: str, text: str, hits: list[Hit]) -> Answer | None:
     if not kept:
         return None
     used = sorted({int(n) for n in re.findall(r"\[(\d+)\]", kept)})
-    citations = [
-        Citation(n, h.chunk.doc_id, h.chunk.title, list(h.chunk.section), h.chunk.source, h.chunk.start,
-                 h.chunk.end, h.chunk.text)
-        for n, h in ((n, hits[n - 1]) for n in used)
-    ]
+    citations = [Citation.of_passage(n, hits[n - 1].chunk) for n in used]
     return Answer(question, kept, citations, "llm", True, hits)
 
 

@@ -89,15 +89,6 @@ def over_time(question: str) -> bool:
     return len(designators(question)[0]) >= 2 or bool(_OVER_TIME.search(question))
 
 
-def document_year(meta: dict, title: str) -> int | None:
-    """A report's year: its metadata's, else the first year its title names."""
-    try:
-        return int(meta.get("year"))
-    except (TypeError, ValueError):
-        found = _YEAR.search(title)
-        return int(found.group(1)) if found else None
-
-
 @dataclass
 class Group:
     """One report's part of a grouped answer."""
@@ -120,8 +111,7 @@ def named_documents(question: str, documents: dict[str, dict]) -> list[str]:
         return []
     named = []
     for doc_id, entry in documents.items():
-        title = entry.get("title", "")
-        year = document_year(entry, title)
+        title, year = entry.get("title", ""), entry.get("year")
         if (years and year is not None and str(year) in years) or any(title.endswith(p) for p in pian) \
                 or any(t in title or title in t for t in titles):
             named.append(doc_id)
@@ -136,7 +126,6 @@ def group_by_document(spans: list[Span]) -> list[Group]:
         chunk = span.chunk
         group = groups.get(chunk.doc_id)
         if group is None:
-            group = groups[chunk.doc_id] = Group(chunk.doc_id, chunk.title, document_year(chunk.meta, chunk.title),
-                                                 chunk.meta.get("region"), score=span.prob)
+            group = groups[chunk.doc_id] = Group(chunk.doc_id, chunk.title, chunk.year, chunk.region, score=span.prob)
         group.spans.append(span)
     return list(groups.values())

@@ -6,6 +6,6 @@ wording they already hold.
 """
 
 from qa.drafting.draft import Draft, DraftError, prepare_draft, read_draft
-from qa.drafting.finder import DraftFinder
+from qa.drafting.finder import DraftFinder, Scope, precedent_filter
 
-__all__ = ["Draft", "DraftError", "DraftFinder", "prepare_draft", "read_draft"]
+__all__ = ["Draft", "DraftError", "DraftFinder", "Scope", "precedent_filter", "prepare_draft", "read_draft"]

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from qa.ingest.cleaning import clean_text
 from qa.ingest.loading import LoadError, decode_bytes, read_file
+from qa.ingest.outline import find_headings
+from qa.ingest.splitting import looks_like_title
 from qa.text.fold import has_word
 from qa.text.sentences import sentence_units
 
@@ -28,13 +30,19 @@ class DraftError(ValueError):
 
 @dataclass
 class Sentence:
-    """One sentence of the draft: ``text == draft.text[start:end]``."""
+    """One sentence of the draft: ``text == draft.text[start:end]``.
+
+    ``kind``: ``sentence``; ``heading`` for a heading alone (``一、加强教师队伍
+    建设。``: a heading repeats a topic, it is not reused wording, so it is never
+    marked 沿用); ``title`` for the draft's title line (no precedents: it would
+    only find other reports' titles)."""
 
     n: int
     paragraph: int
     start: int
     end: int
     text: str
+    kind: str = "sentence"
 
 
 @dataclass
@@ -90,4 +98,22 @@ def prepare_draft(raw: str, limit: int = MAX_DRAFT_CHARS) -> Draft:
                 b -= 1
             if has_word(text, a, b):
                 sentences.append(Sentence(len(sentences) + 1, paragraph, a, b, text[a:b]))
+    _mark_headings(text, sentences)
     return Draft(text, sentences)
+
+
+def _mark_headings(text: str, sentences: list[Sentence]) -> None:
+    """Mark the draft's title line and the sentences that are a heading alone
+    (the outline the corpus is read with, ``qa.ingest.outline``)."""
+    if not sentences:
+        return
+    first = sentences[0]
+    alone = len([s for s in sentences if s.paragraph == first.paragraph]) == 1 and len(sentences) > 1
+    if alone and (looks_like_title(first.text) or not re.search(r"[。！？；!?;，,]", first.text)) \
+            and not find_headings(first.text + "\n"):
+        first.kind = "title"
+    heads = {h.start: h.end for h in find_headings(text)}
+    for s in sentences:
+        end = heads.get(s.start)
+        if s.kind == "sentence" and end is not None and s.end <= end + 1:
+            s.kind = "heading"

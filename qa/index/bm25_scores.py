@@ -71,6 +71,11 @@ class BM25Scores:
             scores *= weight_mask
         return scores
 
+    def document_frequency(self, token: str) -> int:
+        """How many passages hold ``token``: its column's entries (0 for an unknown token)."""
+        t = self.vocab.get(token)
+        return 0 if t is None else int(self.indptr[t + 1] - self.indptr[t])
+
     def top_k(self, tokens: list[str], k: int, weight_mask: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
         """(passage rows, scores) of the ``k`` best passages, best first

@@ -103,6 +103,26 @@ def _start_index(settings: Settings, dim: int, manifest: dict | None, gone: set[
     return index, None
 
 
+def document_entries(chunks: list) -> dict[str, dict]:
+    """The manifest's ``documents``: per document its title, source, year and
+    region (None when it names none), the headings of its outline
+    (``sections``: distinct headings its passages are filed under, 0 when it
+    has none), passages and characters; what the corpus table shows."""
+    documents: dict[str, dict] = {}
+    headings: dict[str, set[tuple[str, ...]]] = {}
+    for chunk in chunks:
+        entry = documents.setdefault(chunk.doc_id, {"title": chunk.title, "source": chunk.source, "year": chunk.year,
+                                                    "region": chunk.region, "sections": 0, "chunks": 0, "chars": 0})
+        entry["chunks"] += 1
+        entry["chars"] += len(chunk.text)
+        outline = headings.setdefault(chunk.doc_id, set())
+        for path in [chunk.section, *(path for _, path in chunk.meta.get("parts") or ())]:
+            outline.update(tuple(path[:depth]) for depth in range(1, len(path) + 1))
+    for doc_id, outline in headings.items():
+        documents[doc_id]["sections"] = len(outline)
+    return documents
+
+
 def embed_sentences(embedder, chunks: list, show_progress: bool = False,
                     report: Callable[[int, int], None] | None = None) -> list:
     """Vectors of every sentence of every chunk, for the reranker: a passage
@@ -212,12 +232,7 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
 
             sources = {s: h for s, h in hashes.items() if s not in failed}
             all_chunks = index.chunks()
-            documents: dict[str, dict] = {}
-            for chunk in all_chunks:
-                entry = documents.setdefault(chunk.doc_id, {"title": chunk.title, "source": chunk.source,
-                                                            "chunks": 0, "chars": 0})
-                entry["chunks"] += 1
-                entry["chars"] += len(chunk.text)
+            documents = document_entries(all_chunks)
             new_manifest = {
                 "backend": settings.backend,
                 "model": settings.model,

@@ -292,6 +292,14 @@ class LocalIndex:
             self._bm25s = bm25
         return self._bm25s
 
+    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        """Each token's inverse passage frequency, ln((N + 1) / (df + 1)): how
+        much sharing it says (教育 little, 溺水 much); drafting weighs shared words by it."""
+        if not self._chunks:
+            return {t: 0.0 for t in tokens}
+        bm25 = self._bm25_index()
+        return {t: math.log((bm25.num_docs + 1) / (bm25.document_frequency(t) + 1)) for t in tokens}
+
     def _bm25_index(self) -> BM25Scores:
         """The BM25 matrix searches read; call only when there are chunks."""
         if self._bm25 is None:

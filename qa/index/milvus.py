@@ -134,18 +134,16 @@ def filter_expr(where: Filter | None) -> str:
         parts.append(f"title like {quote('%' + where.title_contains + '%')}")
     if where.year is not None:
         parts.append(f"year == {int(where.year)}")
-    if where.before_year is not None:
-        parts.append(f"year >= 0 and year < {int(where.before_year)}")
+    if where.before_year is not None:  # undated documents are stored with year -1
+        parts.append(f"year < {int(where.before_year)}" if where.undated and where.year is None
+                     else f"year >= 0 and year < {int(where.before_year)}")
     if where.exclude_doc_ids:
         parts.append(f"doc_id not in [{', '.join(quote(d) for d in sorted(where.exclude_doc_ids))}]")
     return " and ".join(parts)
 
 
 def _year(chunk: Chunk) -> int:
-    try:
-        return int(chunk.meta.get("year"))
-    except (TypeError, ValueError):
-        return -1
+    return -1 if chunk.year is None else chunk.year
 
 
 def _row_chunk(row: dict[str, Any]) -> Chunk:

@@ -29,6 +29,9 @@ class Filter:
     #: only documents dated before this year (a draft's precedents come from earlier reports)
     before_year: int | None = None
     exclude_doc_ids: frozenset[str] | None = None
+    #: with ``before_year``: keep the documents that name no year too (drafting keeps them and
+    #: says how many: a template dated "20xx年" may well be earlier); ``year`` never matches them
+    undated: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.doc_ids or self.title_contains or self.year or self.before_year or self.exclude_doc_ids)
@@ -41,10 +44,9 @@ class Filter:
         if self.title_contains and self.title_contains not in chunk.title:
             return False
         if self.year is not None or self.before_year is not None:
-            try:
-                year = int(chunk.meta.get("year"))
-            except (TypeError, ValueError):
-                return False
+            year = chunk.year
+            if year is None:
+                return self.undated and self.year is None
             if self.year is not None and year != self.year:
                 return False
             if self.before_year is not None and year >= self.before_year:

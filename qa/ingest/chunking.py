@@ -24,7 +24,7 @@ _ENUM_NEXT = re.compile(r"^\s*[二三四五六七八九十]{1,2}是")
 
 #: bump when chunk boundaries change for the same settings: indexes built by
 #: an older chunker are then rebuilt instead of silently mixing two schemes
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
 
 
 def pack(text: str, start: int, end: int, settings: ChunkSettings) -> list[tuple[int, int]]:

@@ -5,7 +5,10 @@ counters, repeated titles, page numbers that cut sentences in half, pinyin
 annotations after traditional characters, excerpt stubs of other reports.
 Each rule below is a small function tested on the line of a real seed file it
 fixes (tests/test_cleaning.py). Rules only remove or normalise; they never
-invent text, so characters that cannot be repaired (mojibake) stay as they are.
+invent text. Mojibake (bytes decoded one off: ``?,F``, ``?;反娣攀?``) is the
+one repair: the misread bytes are decoded in step again where they read as the
+file's own characters (``?,F`` -> ``現``), else the run is cut out
+(``qa.text.mojibake``); every repair and cut is listed with the removed lines.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from qa.text.fold import CJK, delete_matches, fold_width, repair_chars
+from qa.text.fold import CJK, delete_matches, drop_pinyin, fold_width, normalize_chars
+from qa.text.mojibake import fix_mojibake
+from qa.text.simplify import to_simplified
 from qa.text.sentences import PARAGRAPH_END
 
 # --- site boilerplate -------------------------------------------------------
@@ -238,6 +243,8 @@ class Cleaned:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (rule, line)
     #: the page came as one line: its lines are restored paragraphs, not a layout to split reports by
     flattened: bool = False
+    #: mojibake runs: (rule, the run as the file has it, what replaced it: "" when cut out)
+    replaced: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 #: in order; the ``drop_*`` rules remove lines, the others only join or re-break them
@@ -247,7 +254,10 @@ RULES = (join_broken_lines, drop_footer, drop_boilerplate, drop_excerpt_stubs, d
 
 def clean(raw: str) -> Cleaned:
     """The full cleaning pipeline for one file's text."""
-    lines = [line.strip() for line in repair_chars(raw).split("\n")]
+    text = drop_pinyin(normalize_chars(raw))
+    text, runs = fix_mojibake(text)  # on the source's own script: its bytes are what got misread
+    replaced = [("repair_mojibake" if run.repair else "drop_mojibake", run.text, run.repair) for run in runs]
+    lines = [line.strip() for line in to_simplified(text).split("\n")]
     dropped: list[tuple[str, str]] = []
     flattened = False
     for rule in RULES:
@@ -261,7 +271,7 @@ def clean(raw: str) -> Cleaned:
                     gone[line] -= 1
                     dropped.append((rule.__name__, line))
     text = "\n".join(line.strip() for line in lines)
-    return Cleaned(re.sub(r"\n{2,}", "\n", text).strip(), dropped, flattened)
+    return Cleaned(re.sub(r"\n{2,}", "\n", text).strip(), dropped, flattened, replaced)
 
 
 def clean_text(raw: str) -> str:

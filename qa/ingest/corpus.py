@@ -13,6 +13,7 @@ from pathlib import Path
 
 from qa.ingest.cleaning import clean, clean_text
 from qa.ingest.loading import SUPPORTED_SUFFIXES, LoadError, read_file
+from qa.ingest.metadata import describe
 from qa.ingest.splitting import Part, split_reports
 from qa.models import Document
 
@@ -21,11 +22,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class DroppedLine:
-    """A line a cleaning rule removed (``qa chunks --dropped`` lists them)."""
+    """A line a cleaning rule removed, or a mojibake run it repaired or cut
+    out (``qa chunks --dropped`` lists them)."""
 
     source: str
     rule: str
     line: str
+    #: what took its place: a mojibake run's repair ("" when it was cut out); None for a removed line
+    replacement: str | None = None
 
 
 @dataclass
@@ -76,6 +80,7 @@ def documents_from_file(path: Path, source: str, dropped: list[DroppedLine] | No
         cleaned = clean(raw.text)
         if dropped is not None:
             dropped.extend(DroppedLine(source, rule, line) for rule, line in cleaned.dropped)
+            dropped.extend(DroppedLine(source, rule, run, repair) for rule, run, repair in cleaned.replaced)
         text = cleaned.text
         if not text:
             continue
@@ -90,7 +95,10 @@ def documents_from_file(path: Path, source: str, dropped: list[DroppedLine] | No
         for k, part in enumerate(parts, 1):
             doc_id = base_id if len(parts) == 1 else f"{base_id}#{k}"
             doc_title = title if title and len(parts) == 1 else part.title
-            documents.append(Document(doc_id, doc_title, text[part.start:part.end].strip(), source, dict(raw.meta)))
+            doc_text = text[part.start:part.end].strip()
+            # a collection's file name is not its reports' name: only a file of its own is dated by it
+            meta = describe(doc_title, doc_text, path.name if raw.part is None else None, raw.meta)
+            documents.append(Document(doc_id, doc_title, doc_text, source, meta))
     if not documents:
         raise LoadError(path, "no text left after cleaning: every line was site boilerplate (see qa chunks --dropped)")
     return documents

@@ -37,6 +37,8 @@ _ENUMERATOR = re.compile(rf"^{CN_NUM}条?[是要]")
 
 MAX_TITLE = 40
 MAX_NUMBERED_HEADING = 40
+#: a numbered title of this many clauses is a sentence (``1、加强督查力度,对存在的问题,责任到人,限时整改。``)
+MAX_HEADING_COMMAS = 3
 
 
 @dataclass
@@ -77,6 +79,7 @@ def find_headings(text: str) -> list[Heading]:
     text keeps the source's ``（一）``; offsets are the same in both)."""
     text = fold_width(text)
     headings: list[Heading] = []
+    items: list[Item] = []  # every numbered 1、/(1) candidate, heading or not, for list_items
     last_number: dict[int, int] = {}
     for match in _MARKER.finditer(text):
         level = next(int(k[1:]) for k, v in match.groupdict().items() if v is not None)
@@ -86,8 +89,13 @@ def find_headings(text: str) -> list[Heading]:
         number = cn_to_int(re.sub(r"[^\d一二三四五六七八九十零〇百]", "", match.group()))
         end, natural = _title_end(text, match.end())
         title = text[match.end():end].strip()
+        # "1、…" running on as a long sentence or clause after clause, or a line ending in ";", is body text
+        statement = level >= 3 and (not natural or len(title) > MAX_NUMBERED_HEADING
+                                    or title.count(",") >= MAX_HEADING_COMMAS or _ends_in_semicolon(text, end))
+        if level >= 3 and number is not None and title:
+            items.append(Item(marker_start, end, level, number, statement))
         if not title or (level >= 3 and not natural):
-            continue  # "1、…" running on as a long sentence is body text
+            continue
         at_line_start = marker_start == 0 or text[marker_start - 1] == "\n"
         if level >= 1 and number is not None:
             previous = last_number.get(level)
@@ -97,11 +105,85 @@ def find_headings(text: str) -> list[Heading]:
             last_number[level] = number
             for deeper in [lvl for lvl in last_number if lvl > level]:
                 del last_number[deeper]
-        if level >= 3 and len(title) > MAX_NUMBERED_HEADING:
+        if statement:
             continue
         headings.append(Heading(marker_start, end, level, number, display(text[marker_start:end].strip())))
+    listed = list_items(text, items, headings)
+    headings = [h for h in headings if h.start not in listed]
     headings.extend(_part_lines(text, headings))
     return sorted(headings, key=lambda h: h.start)
+
+
+def _ends_in_semicolon(text: str, end: int) -> bool:
+    """``1、安全宣传教育情况;`` and nothing more on its line: an item of a list
+    (``2、顺利组织…活动;义务教育阶段…`` goes on and may head its paragraph)."""
+    return text[end:end + 1] == ";" and text[end + 1:text.find("\n", end) if "\n" in text[end:] else len(text)].strip() == ""
+
+
+@dataclass
+class Item:
+    """A numbered ``1、`` / ``(1)`` candidate; ``statement``: its text reads as
+    body (a long sentence, one of many clauses, or a line ending in ``;``)."""
+
+    start: int
+    end: int
+    level: int
+    number: int
+    statement: bool
+
+
+def list_items(text: str, items: list[Item], headings: list[Heading]) -> set[int]:
+    r"""Starts of numbered headings that are items of a list, hence body text.
+
+    A run of numbered siblings (``1、 2、 3、`` of one level, no higher heading
+    between) is a list, not headings, when most of its items are statements
+    or one-line items with no text of their own before the next (``6、大多数
+    学校的消防器材不全…。`` after five long sentences; ``1、安全管理制度建设
+    和责任制落实情况;`` … ``12、安全管理建档情况。``): the measures that
+    follow the list belong to the section the list is in, not to its last item.
+
+    >>> text = ("总结\n二、存在问题\n1、还有少数学校主要领导的安全意识不强,对安全工作没有高度重视;不少学校的分管副校长,"
+    ...     "习惯坐镇指挥,一问三不知。\n2、由于安全工作事务多,不少学校疲于应付,消极对待,宣传教育讲形式,工作不够深入,"
+    ...     "落实不到位。\n3、对承包给私人经营的学校的食堂管理,学校监管不到位,引发了家长、社会各对学校的不满,出现了多起"
+    ...     "信访件。\n4、由于我县民办幼儿园点多、面广,办园条件差,管理不规范,难于管理,特别是校车,常超载,存在极大的"
+    ...     "安全隐患。\n5、大多数学校的消防器材不全,甚至没有,村小几乎没有。\n1、加强督查力度,对存在的问题,责任到人,限时整改。")
+    >>> [h.label for h in find_headings(text)]
+    ['二、存在问题']
+    """
+    higher = sorted(h.start for h in headings if h.level < 3)
+    runs: list[list[Item]] = []
+    open_runs: dict[int, list[Item]] = {}
+    for item in items:
+        for level in list(open_runs):  # a higher heading in between ends the deeper runs
+            run = open_runs[level]
+            if level >= item.level and any(run[-1].start < h < item.start for h in higher):
+                del open_runs[level]
+        for level in [lvl for lvl in open_runs if lvl > item.level]:
+            del open_runs[level]
+        run = open_runs.get(item.level)
+        if run is None or item.number != run[-1].number + 1:
+            run = open_runs[item.level] = []
+            runs.append(run)
+        run.append(item)
+    listed: set[int] = set()
+    for run in runs:
+        if len(run) < 2:
+            continue
+        listish = sum(item.statement or _bare(text, item, following)
+                      for item, following in zip(run, run[1:] + [None]))
+        if listish * 2 > len(run):
+            listed.update(item.start for item in run)
+    return listed
+
+
+def _bare(text: str, item: Item, following: Item | None) -> bool:
+    """An item that is one line and nothing more: the next item (or a line
+    of other text) follows right after its own line."""
+    line_end = text.find("\n", item.start)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[item.end:line_end].strip(" 。.;") or following is None:
+        return False
+    return following.start == line_end + 1
 
 
 def _part_lines(text: str, numbered: list[Heading]) -> list[Heading]:

@@ -14,6 +14,22 @@ CN_NUM = "[一二三四五六七八九十]{1,3}"
 _CN_VALUE = {"零": 0, "〇": 0, **{ch: i for i, ch in enumerate("一二三四五六七八九", 1)}}
 
 
+#: the digits a year is written with in Chinese (二〇二四, 二0一一, 二零一一年): one character a digit
+_YEAR_DIGITS = {"〇": 0, "○": 0, "零": 0, "0": 0, "Ｏ": 0, "O": 0,
+                **{ch: i for i, ch in enumerate("一二三四五六七八九", 1)}}
+
+
+def year_digits(text: str) -> int | None:
+    """A year written digit by digit in Chinese numerals, as an int.
+
+    >>> year_digits("二〇二四"), year_digits("二0一一"), year_digits("二零一一"), year_digits("二十")
+    (2024, 2011, 2011, None)
+    """
+    if len(text) != 4 or any(ch not in _YEAR_DIGITS for ch in text):
+        return None
+    return int("".join(str(_YEAR_DIGITS[ch]) for ch in text))
+
+
 def cn_to_int(text: str) -> int | None:
     """一 -> 1, 十二 -> 12, 二十 -> 20, 三十五 -> 35; None when not a numeral."""
     text = text.strip("第、()章节部分篇 ")

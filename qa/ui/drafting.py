@@ -12,15 +12,18 @@ from typing import Any, Callable, Iterable
 
 from qa.ui.state import assistant
 from qa.drafting.draft import DraftError, prepare_draft, read_draft
-from qa.drafting.finder import REUSE_GRAM, REUSED, DraftFinder, reuse_mark
-from qa.text.ngrams import shared_spans
+from qa.drafting.finder import REUSE_GRAM, REUSED, DraftFinder, precedent_filter
 from qa.index.protocol import Filter
+from qa.text.ngrams import shared_spans
 from qa.ui.export import export_path, write_csv
-from qa.ui.render import esc
+from qa.ui.render import dated_html, esc
 
+#: what 相关度 means, shown on hover (docs/drafting.md "What the figures mean")
+RELEVANCE_TIP = ("相关度：估计该先例与草稿句子说的是同一事项的概率，依据语义接近程度和共有的关键词，"
+                 "按人工标注的句对校准；沿用度：草稿句子的措辞有多少已见于该先例。")
 #: drafts pasted into the app are held in the page whole: longer ones belong to `qa draft`
 MAX_UI_CHARS = 30_000
-TABLE_HEADERS = ["句", "段", "草稿句子", "沿用度", "标记", "先例出处", "年份", "先例原文"]
+TABLE_HEADERS = ["句", "段", "草稿句子", "沿用度", "标记", "先例出处", "年份", "地区", "先例原文"]
 
 
 def _marked(text: str, spans: list[tuple[int, int]]) -> str:
@@ -36,15 +39,12 @@ def _marked(text: str, spans: list[tuple[int, int]]) -> str:
 
 def draft_filter(before_year: Any = None, doc_ids: Iterable[str] | None = None,
                  exclude_ids: Iterable[str] | None = None) -> Filter | None:
-    """The tab's filters: reports before a year, only / never these documents."""
+    """The tab's filters: reports before a year (undated ones kept: ``precedent_filter``), only / never these documents."""
     try:
         year = int(float(before_year)) if before_year not in (None, "") and float(before_year) > 0 else None
     except (TypeError, ValueError):
         year = None
-    only = frozenset(d for d in (doc_ids or []) if d) or None
-    never = frozenset(d for d in (exclude_ids or []) if d) or None
-    where = Filter(doc_ids=only, before_year=year, exclude_doc_ids=never)
-    return where if where else None
+    return precedent_filter(year, doc_ids, exclude_ids)
 
 
 def analyze(text: str, file: str | None, top_k: int = 3, before_year: Any = None,
@@ -59,11 +59,14 @@ def analyze(text: str, file: str | None, top_k: int = 3, before_year: Any = None
     except DraftError as exc:
         return {"text": "", "results": []}, f"无法分析草稿：{exc}"
     where = draft_filter(before_year, doc_ids, exclude_ids)
+    scope = finder.summary(draft, where)
     results = [dict(r.to_dict(), reuse=r.reuse)
                for r in finder.find(draft, max(1, int(top_k or 3)), where, progress=progress)]
-    reused = sum(1 for r in results if r["reuse"] >= REUSED)
-    status = (f"共 {len(results)} 句、{draft.paragraphs} 段，其中 {reused} 句沿用已有表述（沿用度 ≥ {REUSED:g}）。"
-              "点击左侧句子查看先例。")
+    reused = sum(1 for r in results if r["mark"] == "沿用")
+    headings = sum(1 for r in results if r["kind"] != "sentence")
+    status = (f"共 {len(results)} 句、{draft.paragraphs} 段，其中 {reused} 句沿用已有表述（沿用度 ≥ {REUSED:g}）"
+              + (f"，{headings} 句为标题（不计沿用）" if headings else "") + "。"
+              + scope.note() + "点击左侧句子查看先例。")
     return {"text": draft.text, "results": results}, status
 
 
@@ -82,10 +85,12 @@ def draft_html(state: dict, selected: Any = None) -> str:
             paragraph = r["paragraph"]
         else:
             parts.append(esc(gap))
-        alpha = round(0.08 + 0.6 * r["reuse"], 2) if r["reuse"] >= 0.05 else 0
+        counted = r.get("kind", "sentence") == "sentence"  # a heading or the title is never shaded as reused
+        alpha = round(0.08 + 0.6 * r["reuse"], 2) if counted and r["reuse"] >= 0.05 else 0
         chosen = " qa-selected" if r["n"] == selected else ""
+        tip = f'{r["mark"]} {r["reuse"]:.2f}' if counted else f'{r["mark"]}（不计沿用）'
         parts.append(f'<span class="qa-s{chosen}" data-n="{r["n"]}" style="background: rgba(250, 140, 22, {alpha})" '
-                     f'title="{esc(reuse_mark(r["reuse"]))} {r["reuse"]:.2f}">{esc(r["text"])}</span>')
+                     f'title="{esc(tip)}">{esc(r["text"])}</span>')
         pos = r["end"]
     parts.append(esc(text[pos:]) + "</p></div>")
     return "".join(parts)
@@ -107,19 +112,21 @@ def precedents_view(state: dict, n: Any) -> tuple[str, str]:
     if r is None:
         return '<div class="qa-sources qa-empty">请先分析草稿，再点击句子。</div>', ""
     if not r["precedents"]:
+        why = "这是草稿的标题行，不查找先例。" if r.get("kind") == "title" else "在所选范围内没有找到先例。"
         return (f'<div class="qa-sources"><div class="qa-card qa-sentence">{esc(r["text"])}</div>'
-                '<div class="qa-note">在所选范围内没有找到先例。</div></div>'), ""
+                f'<div class="qa-note">{why}</div></div>'), ""
     best = r["precedents"][0]["text"]
     parts = ['<div class="qa-sources">',
              f'<div class="qa-card qa-sentence"><div class="qa-card-head">第 {r["n"]} 句 · '
-             f'{esc(reuse_mark(r["reuse"]))} {r["reuse"]:.2f}</div>'
+             f'{esc(r["mark"])} {r["reuse"]:.2f}</div>'
              f'<div class="qa-passage">{_marked(r["text"], shared_spans(r["text"], best, REUSE_GRAM))}</div></div>']
     for p in r["precedents"]:
         parts.append(
             '<div class="qa-card qa-precedent">'
             f'<div class="qa-card-head"><span class="qa-label">#{p["rank"]}</span> '
-            f'<span class="qa-title">《{esc(p["title"])}》</span>'
-            f'<span class="qa-score">沿用度 {p["reuse"]:.2f} · 相似度 {p["cosine"]:.2f}</span></div>'
+            f'<span class="qa-title">《{esc(p["title"])}》</span>{dated_html(p.get("year"), p.get("region"))}'
+            f'<span class="qa-score" title="{esc(RELEVANCE_TIP)}">沿用度 {p["reuse"]:.2f} · 相关度 '
+            f'{p.get("relevance", 0):.2f}（{esc(p.get("relevance_mark", ""))}）</span></div>'
             f'<div class="qa-citation qa-copy">{esc(citation_line(p))}</div>'
             f'<div class="qa-passage">{_marked(p["text"], shared_spans(p["text"], r["text"], REUSE_GRAM))}</div></div>')
     parts.append("</div>")
@@ -136,8 +143,9 @@ def table_rows(state: dict) -> list[list]:
     rows = []
     for r in (state or {}).get("results", []):
         p = r["precedents"][0] if r["precedents"] else None
-        rows.append([r["n"], r["paragraph"], r["text"], round(r["reuse"], 2), reuse_mark(r["reuse"]),
-                     p["citation"] if p else "", (p["year"] or "") if p else "", p["text"] if p else ""])
+        rows.append([r["n"], r["paragraph"], r["text"], round(r["reuse"], 2), r["mark"],
+                     p["citation"] if p else "", (p["year"] or "") if p else "", (p.get("region") or "") if p else "",
+                     p["text"] if p else ""])
     return rows
 
 

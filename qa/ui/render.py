@@ -19,6 +19,17 @@ def section_path(section: Iterable[str]) -> str:
     return " > ".join(s for s in section if s)
 
 
+def dated(year: Any = None, region: Any = None) -> str:
+    """A document's year and place as a card shows them after its title:
+    ``2024年 · 榆阳区``; empty when it names neither (qa.ingest.metadata)."""
+    return " · ".join(part for part in (f"{year}年" if year else "", region or "") if part)
+
+
+def dated_html(year: Any = None, region: Any = None) -> str:
+    text = dated(year, region)
+    return f' <span class="qa-dated">{esc(text)}</span>' if text else ""
+
+
 def answer_markdown(answer: Answer) -> str:
     """The answer text (escaped) with a short list of its sources; a chat
     follow-up says how it was understood (按“…”理解)."""
@@ -69,26 +80,28 @@ def sources_html(answer: Answer) -> str:
     if not answer.citations:  # not found: show the nearest passages, unmarked
         parts.append('<div class="qa-note">最接近的段落（仅供参考）：</div>')
         for hit in answer.hits[:3]:
-            parts.append(_card(hit.chunk.title, hit.chunk.section, esc(hit.chunk.text), f"#{hit.rank}"))
+            parts.append(_card(hit.chunk.title, hit.chunk.section, esc(hit.chunk.text), f"#{hit.rank}",
+                               hit.chunk.year, hit.chunk.region))
     for chunk, cites in cards:
         label = "".join(f"[{c.n}]" for c in cites)
         if chunk is None:
             c = cites[0]
             body = f'<mark class="qa-cite">{esc(c.text)}</mark>'
-            parts.append(_card(c.title, c.section, body, label))
+            parts.append(_card(c.title, c.section, body, label, c.year, c.region))
         else:
             spans = [(c.start - chunk.start, c.end - chunk.start, str(c.n)) for c in cites]
-            parts.append(_card(chunk.title, chunk.section, _mark_spans(chunk.text, spans), label))
+            parts.append(_card(chunk.title, chunk.section, _mark_spans(chunk.text, spans), label, chunk.year,
+                               chunk.region))
     parts.append("</div>")
     return "".join(parts)
 
 
-def _card(title: str, section: list[str], body_html: str, label: str) -> str:
+def _card(title: str, section: list[str], body_html: str, label: str, year: Any = None, region: Any = None) -> str:
     section_text = section_path(section)
     return (
         '<div class="qa-card">'
         f'<div class="qa-card-head"><span class="qa-label">{esc(label)}</span> '
-        f'<span class="qa-title">《{esc(title)}》</span></div>'
+        f'<span class="qa-title">《{esc(title)}》</span>{dated_html(year, region)}</div>'
         + (f'<div class="qa-section">{esc(section_text)}</div>' if section_text else "")
         + f'<div class="qa-passage">{body_html}</div></div>'
     )
@@ -113,7 +126,7 @@ def results_html(results: list[dict], query: str) -> str:
         parts.append(
             '<div class="qa-card">'
             f'<div class="qa-card-head"><span class="qa-label">#{r["rank"]}</span> '
-            f'<span class="qa-title">《{esc(r["title"])}》</span> '
+            f'<span class="qa-title">《{esc(r["title"])}》</span>{dated_html(r.get("year"), r.get("region"))} '
             f'<span class="qa-score">得分 {esc(r["score"])}</span></div>'
             + (f'<div class="qa-section">{esc(r["section"])}</div>' if r["section"] else "")
             + f'<div class="qa-citation">{esc(r["citation"])}</div>'

@@ -12,10 +12,10 @@ from qa.models import Chunk, Hit
 from qa.search import QueryError
 from qa.text.ngrams import coverage
 from qa.ui.export import export_path, write_csv
-from qa.ui.render import esc, results_html, section_path
+from qa.ui.render import dated, esc, results_html, section_path
 from qa.ui.state import assistant
 
-SEARCH_HEADERS = ["排名", "得分", "标题", "章节", "引文", "来源"]
+SEARCH_HEADERS = ["排名", "得分", "标题", "章节", "引文", "来源", "年份", "地区"]
 
 
 def best_quote(chunk: Chunk, query: str, limit: int = 120) -> str:
@@ -62,11 +62,13 @@ def search_results(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | Non
         "rank": h.rank, "score": round(float(h.score), 4), "doc_id": h.chunk.doc_id,
         "title": h.chunk.title, "section": section_path(h.chunk.section), "source": h.chunk.source,
         "citation": citation_line(h.chunk, text), "text": h.chunk.text,
+        "year": h.chunk.year, "region": h.chunk.region,
     } for h in hits]
 
 
 def results_rows(results: list[dict]) -> list[list]:
-    return [[r["rank"], r["score"], r["title"], r["section"], r["citation"], r["source"]] for r in results]
+    return [[r["rank"], r["score"], r["title"], r["section"], r["citation"], r["source"], r.get("year") or "",
+             r.get("region") or ""] for r in results]
 
 
 def search_precedents(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | None = None,
@@ -87,11 +89,12 @@ def export_results(results: list[dict], fmt: str = "csv", directory: str | Path 
     fmt = "md" if str(fmt).lower() in ("md", "markdown") else "csv"
     path = export_path(directory, "precedents", fmt)
     if fmt == "csv":
-        write_csv(path, SEARCH_HEADERS + ["段落"], ((r["rank"], r["score"], r["title"], r["section"], r["citation"],
-                                                    r["source"], r["text"]) for r in results))
+        write_csv(path, SEARCH_HEADERS + ["段落"], (row + [r["text"]] for row, r in zip(results_rows(results), results)))
     else:
         lines = ["# 检索先例", ""]
         for r in results:
-            lines += [f"{r['rank']}. {r['citation']}", f"   - 来源：{r['source']}（得分 {r['score']}）", ""]
+            when = dated(r.get("year"), r.get("region"))
+            lines += [f"{r['rank']}. {r['citation']}", f"   - 来源：{r['source']}（得分 {r['score']}）"
+                      + (f"，{when}" if when else ""), ""]
         path.write_text("\n".join(lines), encoding="utf-8")
     return str(path)
