@@ -16,6 +16,7 @@ from qa.drafting.finder import REUSE_GRAM, REUSED, DraftFinder, reuse_mark
 from qa.text.ngrams import shared_spans
 from qa.index.protocol import Filter
 from qa.ui.export import export_path, write_csv
+from qa.ui.messages import draft_error
 from qa.ui.render import esc
 
 #: drafts pasted into the app are held in the page whole: longer ones belong to `qa draft`
@@ -57,7 +58,7 @@ def analyze(text: str, file: str | None, top_k: int = 3, before_year: Any = None
         draft = prepare_draft(read_draft(file) if file else (text or ""), limit=MAX_UI_CHARS)
         finder = DraftFinder(assistant().searcher)
     except DraftError as exc:
-        return {"text": "", "results": []}, f"无法分析草稿：{exc}"
+        return {"text": "", "results": []}, draft_error(exc)
     where = draft_filter(before_year, doc_ids, exclude_ids)
     results = [dict(r.to_dict(), reuse=r.reuse)
                for r in finder.find(draft, max(1, int(top_k or 3)), where, progress=progress)]
