@@ -132,11 +132,13 @@ def _report(progress):
     return report
 
 
-def _choices():
-    """Every control that lists documents or files, refreshed after a corpus change."""
+def _choices(clear_filters: bool = False):
+    """Every control that lists documents or files, refreshed after a corpus change
+    (after a delete the document filters are cleared: they may name the deleted one)."""
     docs = corpus.document_choices()
     files = corpus.file_choices()
-    return (gr.update(choices=docs), gr.update(choices=docs), gr.update(choices=docs),
+    kept = {"value": []} if clear_filters else {}
+    return (gr.update(choices=docs, **kept), gr.update(choices=docs, **kept), gr.update(choices=docs, **kept),
             gr.update(choices=files, value=None), gr.update(choices=files, value=None))
 
 
@@ -157,7 +159,7 @@ def _delete_ask(source):
 
 def _delete(source, progress=gr.Progress()):
     message, docs = corpus.delete_file(source, progress=_report(progress))
-    return (gr.update(value=message, visible=True), gr.update(visible=False), docs, *_choices())
+    return (gr.update(value=message, visible=True), gr.update(visible=False), docs, *_choices(clear_filters=True))
 
 
 def _delete_cancel():

@@ -231,9 +231,9 @@ def test_a_420_px_screen_shows_every_tab_and_scrolls_tables_in_their_box(app_bro
         for name in TABS:
             assert page.get_by_role("tab", name=name).is_visible(), name
         assert not page.locator(".overflow-menu").is_visible()
-        page.screenshot(path=str(shots / "narrow.png"))
         _open_tab(page, "语料 Corpus")
         page.wait_for_function("() => document.querySelector('#docs-table')?.innerText.includes('000_31ca190cb7e5fb0d.txt')")
+        page.screenshot(path=str(shots / "narrow.png"), full_page=True)
         shown = page.inner_text("body")
         assert "点击上传" in shown and "Click to Upload" not in shown and "Drop File Here" not in shown
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 420
