@@ -62,7 +62,18 @@ def app_page(app_browser, app_server):
 
 
 def _open_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name).click()
+    """Click a tab and wait until it is the selected one (a click that lands
+    while the page is still hydrating is repeated)."""
+    tab = page.get_by_role("tab", name=name)
+    tab.click()
+    for _ in range(3):
+        try:
+            page.wait_for_function("e => e.getAttribute('aria-selected') === 'true'", arg=tab.element_handle(),
+                                   timeout=10_000)
+            return
+        except playwright_sync.TimeoutError:
+            tab.click()
+    assert tab.get_attribute("aria-selected") == "true", name
 
 
 def _ask(page, question: str) -> None:
@@ -159,9 +170,13 @@ def test_evaluation_tab_scores_retrieval_and_answers_under_one_progress_bar(app_
 def _upload(page, *paths: Path) -> str:
     """Upload files through the 语料 tab; returns the outcome table's text."""
     _open_tab(page, "语料 Corpus")
-    page.set_input_files("#upload-files input[type=file]", [str(p) for p in paths])
-    page.wait_for_function("names => names.every(n => document.querySelector('#upload-files')?.innerText.includes(n))",
-                           arg=[p.name for p in paths])
+    with page.expect_file_chooser() as chooser:  # as a user does: click the drop zone, pick the files
+        page.get_by_text("点击上传").first.click()
+    chooser.value.set_files([str(p) for p in paths])
+    # each file listed once the browser has sent it (its name is an attribute: the text is split
+    # into stem and suffix, which innerText may put on two lines)
+    page.wait_for_function("names => names.every(n => [...document.querySelectorAll('#upload-files td.filename')]"
+                           ".some(td => td.getAttribute('aria-label') === n))", arg=[p.name for p in paths])
     page.click("#upload-btn")
     _wait_for(page, "names => names.every(n => document.querySelector('#upload-outcomes')?.innerText.includes(n))"
                     " && !document.querySelector('#upload-summary .pending')", [p.name for p in paths])
