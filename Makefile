@@ -11,19 +11,29 @@ STAMP := $(VENV)/.installed
 $(PY):
 	python3 -m venv $(VENV)
 
+# pip speaks for itself (no --quiet): every package it collects, downloads and installs is in the log,
+# under a one-line step heading; a fresh install takes a few minutes, torch is most of it.
 $(STAMP): pyproject.toml requirements.lock | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -r requirements.lock
-	$(PY) -m pip install --quiet --no-deps -e .
+	@echo "==> install 1/4: pip itself"
+	$(PY) -m pip install --upgrade pip
+	@echo "==> install 2/4: torch 2.13.0, CPU (the largest download)"
+	$(PY) -m pip install torch==2.13.0
+	@echo "==> install 3/4: $$(grep -c '==' requirements.lock) pinned packages of requirements.lock"
+	$(PY) -m pip install -r requirements.lock
+	@echo "==> install 4/4: this project (editable)"
+	$(PY) -m pip install --no-deps -e .
 	touch $(STAMP)
+	@echo "==> installed into $(VENV)"
 
 install: $(STAMP)
 
+# qa build prints how long it will take (from a measured rate) before the long part, then its progress bars
 build: install
+	@echo "==> index: bring index/ up to date with corpus/"
 	$(PY) -m qa build
 
 serve: install
+	@echo "==> serve: app.py (it prints its address when the port opens; Ctrl+C stops it)"
 	$(PY) app.py
 
 run: build serve

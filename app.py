@@ -11,6 +11,7 @@ turns on a login (all read by ``qa.settings``).
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -20,7 +21,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from qa.ui import chat, corpus, drafting, evaluation, search, state  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
+
+from qa.ui import chat, corpus, corpus_changes, drafting, evaluation, search, state  # noqa: E402
+from qa.ui.locale import ZhLocale  # noqa: E402
+from qa.ui.messages import FORMATS  # noqa: E402
 from qa.index.protocol import MODES  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
@@ -52,6 +57,10 @@ CSS = """
 .qa-draft .qa-s:hover { outline: 1px solid #fa8c16; }
 .qa-draft .qa-s.qa-selected { outline: 2px solid #d4380d; }
 .qa-copy { user-select: all; }
+.qa-status { min-height: 2.6em; }
+.qa-status .pending { min-height: 2.6em; }
+/* tables keep their column widths and scroll sideways inside their box on a narrow screen */
+.qa-table .table-wrap { overflow-x: auto; }
 """
 
 #: clicks on a sentence of the draft (event delegation: survives re-rendering)
@@ -116,25 +125,59 @@ def _draft_export(state, fmt):
     return path
 
 
-def _upload(files, progress=gr.Progress()):
-    def report(stage: str, done: int, total: int) -> None:
-        progress((done, total) if total else None, desc=f"{stage} {done}/{total}")
+def _report(progress):
+    """gr.Progress as the (desc, done, total) callback the tabs' functions take."""
+    def report(desc: str, done: int, total: int) -> None:
+        progress((done, total) if total else None, desc=f"{desc} {done}/{total}" if total else desc)
+    return report
 
+
+def _choices(clear_filters: bool = False):
+    """Every control that lists documents or files, refreshed after a corpus change
+    (after a delete the document filters are cleared: they may name the deleted one)."""
+    docs = corpus.document_choices()
+    files = corpus.file_choices()
+    kept = {"value": []} if clear_filters else {}
+    return (gr.update(choices=docs, **kept), gr.update(choices=docs, **kept), gr.update(choices=docs, **kept),
+            gr.update(choices=files, value=None), gr.update(choices=files, value=None))
+
+
+def _upload(files, replace, progress=gr.Progress()):
     paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in (files or [])]
-    summary, rejected, docs = corpus.upload_files(paths, progress=report)
-    return summary, rejected, docs, gr.update(choices=corpus.document_choices())
+    outcomes, summary, docs = corpus.upload_files(paths, progress=_report(progress), replace=replace or None)
+    return (outcomes, summary, docs, *_choices())
+
+
+def _delete_ask(source):
+    """First step of a delete: say what will go and show the confirm button."""
+    if not source:
+        return gr.update(value="请先在列表中选择要删除的文件。", visible=True), gr.update(visible=False)
+    label = next((name for name, value in corpus.file_choices() if value == source), source)
+    return (gr.update(value=f"将从语料库和索引中删除：{label}。确定吗？", visible=True),
+            gr.update(visible=True))
+
+
+def _delete(source, progress=gr.Progress()):
+    message, docs = corpus.delete_file(source, progress=_report(progress))
+    return (gr.update(value=message, visible=True), gr.update(visible=False), docs, *_choices(clear_filters=True))
+
+
+def _delete_cancel():
+    return gr.update(value="", visible=False), gr.update(visible=False)
 
 
 def _documents():
-    return corpus.list_documents(), gr.update(choices=corpus.document_choices())
+    return (corpus.list_documents(), *_choices())
 
 
-def _evaluate(file, modes, top_k, progress=gr.Progress()):
-    def report(desc: str, done: int, total: int) -> None:
-        progress((done, total), desc=desc)
-
+def _evaluate(file, modes, top_k, answers, progress=gr.Progress()):
     path = file if isinstance(file, (str, type(None))) else getattr(file, "name", None)
-    return evaluation.run_evaluation(path, modes, int(top_k or 10), progress=report)
+    try:
+        return evaluation.run_evaluation(path, modes, int(top_k or 10), progress=_report(progress),
+                                         answers=bool(answers))
+    except Exception as exc:  # never an English traceback in the page
+        logging.getLogger(__name__).exception("evaluation failed")
+        raise gr.Error("评测没有完成。请检查评测集格式后重试；若仍失败，请联系管理员查看服务器日志。") from exc
 
 
 # typed functions for gr.api (plain JSON endpoints for API clients)
@@ -150,14 +193,14 @@ def api_search(query: str, top_k: int = 5, doc_ids: list[str] | None = None, tit
 
 
 def api_documents() -> list[list]:
-    """Indexed documents: [doc_id, title, source, chunks, chars, status]."""
-    return corpus.list_documents()
+    """Indexed documents: [doc_id, title, source, chunks, chars, status, year, region, sections]."""
+    return corpus.api_rows()
 
 
 def build_app() -> gr.Blocks:
     with gr.Blocks(title="教育政策报告问答") as demo:
         gr.Markdown("## 教育政策报告问答 · Policy QA")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # at 420 px every tab stays in sight
             with gr.Tab("问答 Chat", id="chat"):
                 with gr.Row():
                     with gr.Column(scale=3):
@@ -191,7 +234,7 @@ def build_app() -> gr.Blocks:
                     year_filter = gr.Number(label="年份（0 = 不限）", value=0, precision=0, scale=1)
                 search_btn = gr.Button("检索", variant="primary", elem_id="search-btn")
                 results_state = gr.State([])
-                table = gr.Dataframe(headers=search.SEARCH_HEADERS, label="结果", wrap=True,
+                table = gr.Dataframe(headers=search.SEARCH_HEADERS, label="结果", wrap=True, elem_classes=["qa-table"],
                                      interactive=False, elem_id="search-table", max_height=900,
                                      column_widths=["5%", "7%", "20%", "14%", "32%", "10%", "6%", "6%"])
                 result_html = gr.HTML(elem_id="search-results")
@@ -231,7 +274,7 @@ def build_app() -> gr.Blocks:
                         draft_n = gr.Number(label="当前句", value=0, precision=0, elem_id="draft-n")
                         draft_cites = gr.Textbox(label="引用（可复制）", lines=3, buttons=["copy"], elem_id="draft-cites")
                         draft_precedents = gr.HTML(elem_id="draft-precedents")
-                draft_table = gr.Dataframe(headers=drafting.TABLE_HEADERS, label="逐句先例表", wrap=True,
+                draft_table = gr.Dataframe(headers=drafting.TABLE_HEADERS, label="逐句先例表", wrap=True, elem_classes=["qa-table"],
                                            interactive=False, elem_id="draft-table", max_height=600)
                 with gr.Row():
                     draft_fmt = gr.Radio(["csv", "markdown", "docx"], value="csv", label="导出格式")
@@ -250,45 +293,81 @@ def build_app() -> gr.Blocks:
 
             with gr.Tab("评测 Evaluation", id="eval"):
                 gr.Markdown("上传 JSONL 评测集（每行 `{\"id\": …, \"question\": …, \"evidence\": [\"…\"], "
-                            "\"kind\": …}`），不上传则使用开发集 dev_questions.jsonl（28 题）。"
-                            "指标：R@k 命中率、MRR@10、nDCG@10（与 `python -m qa eval` 相同）。")
+                            "\"kind\": …}`；`\"kind\": \"none\"` 表示报告中没有答案、应当拒答），不上传则使用开发集"
+                            "（dev_questions.jsonl 28 题 + dev_unanswerable.jsonl 10 题）。检索指标：R@k 命中率、MRR@10、"
+                            "nDCG@10（同 `python -m qa eval`）；回答指标：答出且含证据、正确拒答、引文精确"
+                            "（同 `python -m qa eval --answers`）。")
                 with gr.Row():
                     eval_file = gr.File(label="评测集 (.jsonl)", file_types=[".jsonl"], type="filepath")
                     with gr.Column():
                         eval_modes = gr.CheckboxGroup(list(MODES), value=["hybrid"], label="检索模式",
                                                       elem_id="eval-modes")
                         eval_k = gr.Slider(1, 20, value=10, step=1, label="检索深度 top-k")
+                        eval_answers = gr.Checkbox(value=True, label="同时评测回答", elem_id="eval-answers")
                         eval_btn = gr.Button("运行评测", variant="primary", elem_id="eval-btn")
-                eval_summary = gr.Markdown(elem_id="eval-summary")
+                eval_summary = gr.Markdown("点击「运行评测」后，进度和结果摘要显示在这里。", elem_id="eval-summary",
+                                           elem_classes=["qa-status"])
                 with gr.Row():
-                    eval_table = gr.Dataframe(headers=evaluation.EVAL_HEADERS, label="指标", interactive=False,
-                                              elem_id="eval-table", scale=3)
+                    eval_table = gr.Dataframe(headers=evaluation.EVAL_HEADERS, label="检索指标", interactive=False,
+                                              elem_id="eval-table", scale=3, elem_classes=["qa-table"])
                     eval_report = gr.File(label="下载报告 (zip)", interactive=False, elem_id="eval-report", scale=1)
+                eval_answer_table = gr.Dataframe(headers=evaluation.ANSWER_HEADERS, label="回答指标（按题型）",
+                                                 interactive=False, elem_id="eval-answers-table",
+                                                 elem_classes=["qa-table"])
                 eval_chart = gr.Image(label="分类型 R@5 / MRR@10", type="filepath", interactive=False,
                                       elem_id="eval-chart", height=420, buttons=["download"])
-                eval_missed = gr.Dataframe(headers=evaluation.MISSED_HEADERS, label="前 5 未命中的问题（最差在前）",
+                eval_missed = gr.Dataframe(headers=evaluation.MISSED_HEADERS, label="检索前 5 未命中的问题（最差在前）",
                                            interactive=False, wrap=True, elem_id="eval-missed", max_height=600,
-                                           column_widths=["8%", "6%", "22%", "8%", "8%", "48%"])
-                eval_btn.click(_evaluate, [eval_file, eval_modes, eval_k],
-                               [eval_table, eval_summary, eval_chart, eval_missed, eval_report],
-                               api_name="evaluate")
+                                           elem_classes=["qa-table"],
+                                           column_widths=["90px", "70px", "220px", "70px", "90px", "420px"])
+                eval_answer_missed = gr.Dataframe(headers=evaluation.ANSWER_MISSED_HEADERS, label="回答未达标的问题",
+                                                  interactive=False, wrap=True, elem_id="eval-answer-missed",
+                                                  max_height=400, elem_classes=["qa-table"])
+                # one progress bar, on the summary line, not over every output
+                eval_btn.click(_evaluate, [eval_file, eval_modes, eval_k, eval_answers],
+                               [eval_table, eval_summary, eval_chart, eval_missed, eval_answer_table,
+                                eval_answer_missed, eval_report],
+                               api_name="evaluate", show_progress_on=[eval_summary])
 
             with gr.Tab("语料 Corpus", id="corpus"):
                 limit_mb = state.assistant().settings.max_upload_mb
-                gr.Markdown(f"上传报告（{', '.join(sorted(corpus.SUPPORTED_SUFFIXES))}，单个文件不超过 "
-                            f"{limit_mb:g} MB），上传后自动增量更新索引。")
+                gr.Markdown(f"上传报告（{FORMATS}，单个文件不超过 {limit_mb:g} MB），上传后自动增量更新索引。"
+                            "与已有文件同名的上传会替换原文件；也可以在右侧选一篇文档，用上传的文件替换它。")
                 with gr.Row():
-                    files = gr.File(label="上传文件", file_count="multiple", type="filepath", scale=2)
-                    with gr.Column(scale=1):
+                    files = gr.File(label="上传文件", file_count="multiple", type="filepath", scale=2,
+                                    elem_id="upload-files")
+                    with gr.Column(scale=1, min_width=220):
+                        # custom values: the choices change with the corpus; the handler checks the file
+                        replace_pick = gr.Dropdown(corpus.file_choices(), value=None, label="用上传的文件替换（可选）",
+                                                   elem_id="replace-pick", allow_custom_value=True)
                         upload_btn = gr.Button("加入语料库并更新索引", variant="primary", elem_id="upload-btn")
-                        refresh_btn = gr.Button("刷新列表")
-                upload_summary = gr.Markdown()
-                rejected = gr.Dataframe(headers=corpus.REJECT_HEADERS, label="未接受的文件", interactive=False)
+                upload_summary = gr.Markdown(elem_id="upload-summary", elem_classes=["qa-status"])
+                outcomes = gr.Dataframe(headers=corpus.OUTCOME_HEADERS, label="上传结果（每个文件一行）",
+                                        interactive=False, wrap=True, elem_id="upload-outcomes",
+                                        elem_classes=["qa-table"], column_widths=["200px", "80px", "420px"])
                 docs = gr.Dataframe(value=corpus.list_documents(), headers=corpus.DOC_HEADERS,
-                                    label="已索引文档", interactive=False, wrap=True, elem_id="docs-table", max_height=900,
-                                    column_widths=["14%", "40%", "26%", "7%", "7%", "6%"])
-                upload_btn.click(_upload, [files], [upload_summary, rejected, docs, doc_filter], api_name="upload")
-                refresh_btn.click(_documents, None, [docs, doc_filter], api_name="documents_ui")
+                                    label="语料库中的文档", interactive=False, wrap=True, elem_id="docs-table",
+                                    max_height=900, elem_classes=["qa-table"],
+                                    column_widths=["300px", "64px", "120px", "56px", "64px", "200px", "220px"])
+                with gr.Row():
+                    delete_pick = gr.Dropdown(corpus.file_choices(), value=None, label="选择要删除的文件",
+                                              elem_id="delete-pick", scale=3, allow_custom_value=True)
+                    with gr.Column(scale=1, min_width=160):
+                        delete_btn = gr.Button("删除所选文件", variant="stop", elem_id="delete-btn")
+                        refresh_btn = gr.Button("刷新列表", elem_id="refresh-btn")
+                delete_message = gr.Markdown(visible=False, elem_id="delete-message", elem_classes=["qa-status"])
+                with gr.Row(visible=False) as delete_confirm:
+                    delete_yes = gr.Button("确认删除", variant="stop", elem_id="delete-confirm-btn")
+                    delete_no = gr.Button("取消", elem_id="delete-cancel-btn")
+                pickers = [doc_filter, draft_docs, draft_exclude, delete_pick, replace_pick]
+                upload_btn.click(_upload, [files, replace_pick], [outcomes, upload_summary, docs, *pickers],
+                                 api_name="upload", show_progress_on=[upload_summary])
+                delete_btn.click(_delete_ask, [delete_pick], [delete_message, delete_confirm],
+                                 api_visibility="private")
+                delete_yes.click(_delete, [delete_pick], [delete_message, delete_confirm, docs, *pickers],
+                                 api_name="delete", show_progress_on=[delete_message])
+                delete_no.click(_delete_cancel, None, [delete_message, delete_confirm], api_visibility="private")
+                refresh_btn.click(_documents, None, [docs, *pickers], api_name="documents_ui")
 
         gr.api(api_ask, api_name="ask")
         gr.api(api_search, api_name="search")
@@ -296,11 +375,18 @@ def build_app() -> gr.Blocks:
     return demo
 
 
+def _warm_up() -> None:
+    state.assistant().searcher.embedder
+    evaluation.warm_up()
+
+
 def main() -> None:
     from qa.index.storage import IndexMissing, IndexProblem
 
     try:
         settings = Settings.from_env()
+        for step in corpus_changes.recover(settings):  # a corpus change a killed app left half-done
+            logging.getLogger(__name__).warning("unfinished corpus change: %s", step)
         state.init(settings)  # model + index load once, shared by every request
     except IndexMissing as exc:
         print(f"错误：找不到索引。{exc}\n"
@@ -310,8 +396,9 @@ def main() -> None:
     except IndexProblem as exc:
         print(f"错误：索引不可用：{exc}\n请运行 python -m qa build（或 make run）后再启动。", file=sys.stderr)
         sys.exit(2)
-    # the query encoder loads while gradio starts: the port opens without waiting for it
-    threading.Thread(target=lambda: state.assistant().searcher.embedder, name="load-encoder", daemon=True).start()
+    # the query encoder loads while gradio starts (the port opens without waiting for it), then
+    # the evaluation tab's metric kernels compile, so neither a question nor an evaluation waits
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     demo = build_app()
     demo.queue()
     demo.launch(
@@ -322,6 +409,7 @@ def main() -> None:
         css=CSS,
         show_error=True,
         footer_links=["api"],
+        app_kwargs={"middleware": [Middleware(ZhLocale)]},  # gradio's own labels in Chinese
     )
 
 

@@ -172,8 +172,8 @@ def uploader(url: str, delay: float, workdir: Path, result: dict, reader: str | 
     result["started_s"] = round(delay, 1)
     try:
         client = connect(url)
-        out = client.predict([handle_file(str(path))], api_name="/upload")
-        result.update(ok=True, summary=str(out[0])[:500], rejected=out[1] if len(out) > 1 else None)
+        out = client.predict([handle_file(str(path))], None, api_name="/upload")  # (outcomes, summary, ...)
+        result.update(ok=True, summary=str(out[1])[:500], outcomes=out[0])
     except Exception as exc:
         result.update(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
     result["seconds"] = round(time.monotonic() - started, 2)

@@ -98,8 +98,15 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.corpus.is_dir():
         print(f"error: corpus directory {settings.corpus} does not exist", file=sys.stderr)
         return 2
+    from qa.index.estimate import duration, estimate, record
+
+    expected, chars, line = estimate(settings, args.rebuild) if not args.json else (0.0, 0, "")
+    if line:  # before the long part: how long it will take, and from which measured rate
+        print(line, flush=True)
     started = time.perf_counter()
     report = build(settings, rebuild=args.rebuild, show_progress=not args.json)
+    if report.touched and chars:
+        record(settings, chars, time.perf_counter() - started)
     if args.json:
         _emit(report.to_dict())
     else:
@@ -111,7 +118,8 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
             print(f"index {settings.index}: {report.documents} documents, {report.chunks} chunks")
             print(_dropped_summary(report.dropped))
         print("time: " + ", ".join(f"{k} {v:.2f}s" for k, v in report.seconds.items())
-              + f" (total {time.perf_counter() - started:.2f}s)")
+              + f" (total {time.perf_counter() - started:.2f}s"
+              + (f"; estimated {duration(expected)})" if expected else ")"))
     return _report_errors(report.errors)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import json
 import os
 import re
@@ -27,7 +28,7 @@ def app_client(app_server):
 
 def test_named_endpoints_exist(app_client):
     names = set(app_client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/ask", "/chat", "/search", "/search_ui", "/documents", "/upload", "/evaluate"} <= names, names
+    assert {"/ask", "/chat", "/search", "/search_ui", "/documents", "/upload", "/delete", "/evaluate"} <= names, names
 
 
 def test_ask(app_client):
@@ -79,14 +80,21 @@ def test_search_escapes_markup(app_client):
 
 
 def test_documents(app_client):
+    """[doc_id, title, source, chunks, chars, status, year, region, sections] (the first six as before)."""
     rows = app_client.predict(api_name="/documents")
     sources = {r[2] for r in rows}
     assert "000_31ca190cb7e5fb0d.txt" in sources and "xss_safety_report.txt" in sources
+    assert all(len(r) == 9 and r[5] == "已索引" and int(r[3]) > 0 for r in rows), rows[:2]
 
 
 def test_evaluate(app_client):
-    table, summary, chart, missed, report = app_client.predict(None, ["bm25"], 10, api_name="/evaluate")
-    assert "dev_questions.jsonl" in summary and "28" in summary
+    """The tab's default: the development set, retrieval (28 questions) and
+    answers (28 + 10 the reports cannot answer), the figures `qa eval` and
+    `qa eval --answers` give on the seeds."""
+    table, summary, chart, missed, answers, answer_missed, report = app_client.predict(
+        None, ["bm25"], 10, True, api_name="/evaluate")
+    assert "dev_questions.jsonl + dev_unanswerable.jsonl" in summary and "检索评测 28 题" in summary
+    assert "回答评测 38 题（含无答案题 10 题）" in summary and "评测完成" in summary
     assert table["headers"] == ["配置", "问题数", "R@1", "R@3", "R@5", "R@10", "MRR@10", "nDCG@10"]
     row = table["data"][0]
     assert row[0] == "bm25" and int(row[1]) == 28
@@ -95,10 +103,23 @@ def test_evaluate(app_client):
     assert r5 >= 26 / 28 - 1e-3, row
     assert r1 <= r3 <= r5 <= r10 <= 1 and r1 <= mrr <= r10 and 0 < ndcg <= 1
 
+    # answers: per kind and 全部, as `qa eval --answers` (docs/answers.md: dev set answered 1.0, declined 0.7)
+    assert answers["headers"] == ["题型", "问题数", "答出且含证据", "检索 R@5", "正确拒答", "引文精确", "回答中位字数"]
+    total = {r[0]: r for r in answers["data"]}["全部"]
+    assert int(total[1]) == 38 and float(total[2]) >= 26 / 28 - 1e-3 and float(total[5]) == 1.0, total
+    declined = float(total[4])
+    assert 0.5 <= declined <= 1.0, total
+    assert len(answer_missed["data"]) == round(10 * (1 - declined)) + round(28 * (1 - float(total[2]))), answer_missed
+    none_row = {r[0]: r for r in answers["data"]}["无答案"]
+    assert int(none_row[1]) == 10 and none_row[2] == "—" and float(none_row[4]) == declined
+
     with zipfile.ZipFile(report) as z:
         names = {Path(n).name for n in z.namelist()}
-        assert {"report.json", "report.md", "chart.png", "qrels.txt", "run-bm25.txt"} <= names, names
+        assert {"report.json", "report.md", "chart.png", "qrels.txt", "run-bm25.txt", "answers.json"} <= names, names
         data = json.loads(z.read(next(n for n in z.namelist() if n.endswith("report.json"))))
+        answer_data = json.loads(z.read(next(n for n in z.namelist() if n.endswith("answers.json"))))
+    assert "/" not in data["meta"]["questions_file"] and "/" not in data["meta"]["index"]  # no server paths
+    assert {r["kind"]: r["questions"] for r in answer_data["by_kind"]}["all"] == 38
     cfg = data["configs"][0]
     assert cfg["name"] == "bm25" and cfg["n"] == 28
     assert abs(cfg["overall"]["R@5"] - r5) < 1e-3 and abs(cfg["overall"]["nDCG@10"] - ndcg) < 1e-3
@@ -112,7 +133,8 @@ def test_evaluate(app_client):
     # none of the 28 since issue 12 (docs/retrieval.md); dense alone misses 3 (4 before issue 26's list items
     # stopped heading sections: R@5 0.857 in README's table)
     assert missed["data"] == [] and r5 == 1.0
-    _, _, _, missed, report = app_client.predict(None, ["dense"], 10, api_name="/evaluate")
+    _, _, _, missed, answers, _, report = app_client.predict(None, ["dense"], 10, False, api_name="/evaluate")
+    assert answers["data"] in ([], [[]]) or not any(answers["data"][0]), answers  # answers not asked for
     assert len(missed["data"]) == 3 and {r[0] for r in missed["data"]} == {"dense"}, missed["data"]
     with zipfile.ZipFile(report) as z:
         dense = json.loads(z.read(next(n for n in z.namelist() if n.endswith("report.json"))))["configs"][0]
@@ -158,27 +180,32 @@ def _assert_bars_show(heights: list[int], values: list[float], metric: str) -> N
 
 
 def test_evaluate_reports_bad_lines(app_client, tmp_path):
-    qs = tmp_path / "mine.jsonl"
+    """Bad lines are named by file and line, in Chinese; the good ones are evaluated."""
+    qs = tmp_path / "题集.jsonl"
     qs.write_text("\n".join([
         '{"id": "a1", "question": "新城第四初中整体新建工程投资了多少？", "evidence": ["投资3280万元"], "kind": "fact"}',
         '{"id": "a2", "question": ',
         '{"id": "a3", "evidence": ["x"]}',
         '{"id": "a4", "question": "对多少所学校的校舍及供暖设施进行了维修改造？", "evidence": ["29所学校"]}',
+        '{"id": "a5", "question": "全县有多少名宇航员？", "kind": "none"}',
     ]) + "\n", encoding="utf-8")
-    table, summary, chart, missed, report = app_client.predict(
-        gradio_client.handle_file(str(qs)), ["bm25", "hybrid"], 10, api_name="/evaluate")
-    assert "mine.jsonl:2" in summary and "not valid JSON" in summary
-    assert "mine.jsonl:3" in summary and "question" in summary
-    assert "有效问题 2 个" in summary
+    table, summary, chart, missed, answers, _, report = app_client.predict(
+        gradio_client.handle_file(str(qs)), ["bm25", "hybrid"], 10, True, api_name="/evaluate")
+    summary = html.unescape(summary)  # as the page shows it
+    assert "题集.jsonl 第 2 行：不是有效的 JSON" in summary, summary
+    assert "题集.jsonl 第 3 行：缺少 \"question\" 字段" in summary
+    assert "检索评测 2 题" in summary and "回答评测 3 题（含无答案题 1 题）" in summary
+    assert "/tmp" not in summary and "gradio" not in summary and "not valid" not in summary
     assert [r[0] for r in table["data"]] == ["bm25", "hybrid"] and all(int(r[1]) == 2 for r in table["data"])
+    assert {r[0]: int(r[1]) for r in answers["data"]} == {"事实": 1, "其他": 1, "无答案": 1, "全部": 3}
     assert chart and report
 
     bad = tmp_path / "empty.jsonl"
     bad.write_text("not json\n", encoding="utf-8")
-    table, summary, chart, missed, report = app_client.predict(
-        gradio_client.handle_file(str(bad)), ["bm25"], 10, api_name="/evaluate")
+    table, summary, chart, missed, answers, _, report = app_client.predict(
+        gradio_client.handle_file(str(bad)), ["bm25"], 10, True, api_name="/evaluate")
     assert table["data"] in ([], [[]]) or not any(table["data"][0]), table
-    assert "empty.jsonl:1" in summary and chart is None and report is None
+    assert "empty.jsonl 第 1 行" in summary and "没有可用的问题" in summary and chart is None and report is None
 
 
 def test_export_csv_and_markdown(app_ui, tmp_path):
@@ -258,22 +285,95 @@ def test_missing_index_exits_with_instructions(tmp_path):
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
-def test_upload_accepts_rejects_and_indexes(app_client, app_workdir, tmp_path):
+def _upload(client, *paths: Path, replace: str | None = None) -> tuple[dict, str]:
+    """Upload through the tab's endpoint → ({file: (outcome, detail)}, summary)."""
+    outcomes, summary, *_ = client.predict([gradio_client.handle_file(str(p)) for p in paths], replace,
+                                           api_name="/upload")
+    return {row[0]: (row[1], row[2]) for row in outcomes["data"]}, summary
+
+
+def _finds(client, text: str, phrase: str) -> bool:
+    return any(phrase in r["text"] for r in client.predict(text, 5, [], "", 0, "hybrid", api_name="/search"))
+
+
+def test_upload_says_what_became_of_each_file(app_client, app_workdir, tmp_path):
+    """Exactly one outcome per file; a refused file (binary renamed .txt, empty,
+    too large, unsupported) never reaches corpus/ and its reason is Chinese,
+    says what to do, and names no server path."""
     good = tmp_path / "新报告 (2025).txt"
     good.write_text("二〇二五年校园足球工作总结\n\n一、基本情况\n全县新建校园足球特色学校十二所，组建青训梯队三十支。\n",
                     encoding="utf-8")
-    bad = tmp_path / "evil.exe"
-    bad.write_bytes(b"MZ\x00\x00")
+    fake = tmp_path / "照片.txt"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8)  # an image renamed .txt
+    empty = tmp_path / "空白.txt"
+    empty.write_bytes(b"")
     big = tmp_path / "big.txt"
     big.write_text("大" * 700_000, encoding="utf-8")  # ~2 MB > QA_MAX_UPLOAD_MB=1
-    summary, rejected, docs, _ = app_client.predict(
-        [gradio_client.handle_file(str(p)) for p in (good, bad, big)], api_name="/upload")
-    reasons = {r[0]: r[1] for r in rejected["data"]}
-    assert "evil.exe" in reasons and "big.txt" in reasons, reasons
-    assert "新报告 (2025).txt" not in reasons
+    exe = tmp_path / "evil.exe"
+    exe.write_bytes(b"MZ\x00\x00")
+    outcomes, summary = _upload(app_client, good, fake, empty, big, exe)
+    assert {name: o for name, (o, _) in outcomes.items()} == {
+        good.name: "已加入", fake.name: "未接受", empty.name: "未接受", big.name: "未接受", exe.name: "未接受"}, outcomes
+    assert "不是文字" in outcomes[fake.name][1] and "空的" in outcomes[empty.name][1]
+    assert "过大" in outcomes[big.name][1] and "不支持" in outcomes[exe.name][1]
+    for name, (_, detail) in outcomes.items():
+        if name != good.name:  # the reason, then what to do
+            assert "/" not in detail and "binary" not in detail and "请" in detail, detail
+    assert summary.startswith("已加入 1 个，未接受 4 个。")
     corpus = app_workdir / "corpus"
-    added = [p.name for p in corpus.iterdir() if "2025" in p.name]
-    assert added and all("/" not in n and not n.startswith(".") for n in added), added
-    assert not (corpus / "evil.exe").exists() and not (corpus / "big.txt").exists()
-    results = app_client.predict("校园足球特色学校", 3, [], "", 0, "hybrid", api_name="/search")
-    assert any("校园足球" in r["text"] for r in results)
+    stored = [p.name for p in corpus.iterdir() if "2025" in p.name]
+    assert stored == ["新报告_2025.txt"], stored  # a safe name, said in the detail
+    assert "新报告_2025.txt" in outcomes[good.name][1]
+    for refused in (fake, empty, big, exe):
+        assert not (corpus / refused.name).exists(), refused.name
+    assert _finds(app_client, "校园足球特色学校", "十二所")
+    rows = app_client.predict(api_name="/documents")
+    assert [r for r in rows if r[2] == "新报告_2025.txt"][0][5] == "已索引"
+    assert not any(r[2] == fake.name for r in rows)
+
+
+def test_upload_replaces_refuses_duplicates_and_delete_removes(app_client, app_workdir, tmp_path):
+    """Same name, new bytes: 已替换 and only the new text is found; the same
+    bytes again: refused as a duplicate; deleting removes file and passages."""
+    first = tmp_path / "v1" / "课后服务.txt"
+    first.parent.mkdir()
+    first.write_text("二〇二五年课后服务工作总结\n\n一、基本情况\n全县课后服务覆盖学校八十六所，参与学生二万一千人。\n",
+                     encoding="utf-8")
+    assert _upload(app_client, first)[0] == {"课后服务.txt": ("已加入", "保存为 课后服务.txt，已建入索引。")}
+    again, summary = _upload(app_client, first)
+    assert again["课后服务.txt"][0] == "未接受" and "内容完全相同" in again["课后服务.txt"][1], again
+    assert summary.startswith("没有文件加入语料库")
+    second = tmp_path / "v2" / "课后服务.txt"
+    second.parent.mkdir()
+    second.write_text("二〇二五年课后服务工作总结（修订）\n\n一、基本情况\n全县课后服务覆盖学校九十四所，参与学生二万六千人。\n",
+                      encoding="utf-8")
+    replaced, summary = _upload(app_client, second)
+    assert replaced == {"课后服务.txt": ("已替换", "替换了 课后服务.txt，索引已更新。")}, replaced
+    assert "修改 1 个" in summary
+    corpus = app_workdir / "corpus"
+    assert (corpus / "课后服务.txt").read_bytes() == second.read_bytes()
+    assert _finds(app_client, "课后服务覆盖学校多少所", "九十四所")
+    assert not _finds(app_client, "课后服务覆盖学校多少所", "八十六所")
+
+    message, *_ = app_client.predict("课后服务.txt", api_name="/delete")
+    assert "已删除 《二〇二五年课后服务工作总结（修订）》" in message["value"], message
+    assert not (corpus / "课后服务.txt").exists() and not (corpus / ".qa-pending").exists()
+    assert not any(r[2] == "课后服务.txt" for r in app_client.predict(api_name="/documents"))
+    assert not _finds(app_client, "课后服务覆盖学校多少所", "九十四所")
+    message, *_ = app_client.predict("课后服务.txt", api_name="/delete")  # gone already: said, nothing breaks
+    assert "找不到这个文件" in message["value"]
+
+
+def test_upload_can_replace_a_chosen_document(app_client, app_workdir, tmp_path):
+    """A new version under another name replaces the document the user picked."""
+    old = tmp_path / "篮球（初稿）.txt"
+    old.write_text("二〇二五年校园篮球工作总结（初稿）\n\n一、基本情况\n全县新建篮球场馆十七座。\n", encoding="utf-8")
+    assert _upload(app_client, old)[0][old.name][0] == "已加入"
+    new = tmp_path / "篮球（定稿）.txt"
+    new.write_text("二〇二五年校园篮球工作总结\n\n一、基本情况\n全县新建篮球场馆二十一座。\n", encoding="utf-8")
+    outcomes, _ = _upload(app_client, new, replace="篮球_初稿.txt")
+    assert outcomes == {new.name: ("已替换", "替换了 篮球_初稿.txt，索引已更新。")}, outcomes  # same format: same name
+    corpus = app_workdir / "corpus"
+    assert (corpus / "篮球_初稿.txt").read_bytes() == new.read_bytes() and not (corpus / "篮球_定稿.txt").exists()
+    app_client.predict("篮球_初稿.txt", api_name="/delete")
+    assert not (corpus / "篮球_初稿.txt").exists()

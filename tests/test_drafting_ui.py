@@ -59,14 +59,18 @@ def test_exports(analyzed, tmp_path):
 
 
 def test_bad_drafts_get_a_reason(app_ui, tmp_path):
+    """In Chinese, with what to do, and no server path (issue 26: "无法分析草稿：draft /tmp/…: empty file")."""
     state, status = drafting_ui.analyze("  \n ", None)
-    assert state["results"] == [] and "empty" in status
+    assert state["results"] == [] and "草稿是空的" in status
     too_long = "".join(f"第{i}项教育工作稳步推进。" for i in range(drafting_ui.MAX_UI_CHARS // 10))
     state, status = drafting_ui.analyze(too_long, None)
     assert state["results"] == [] and f"{drafting_ui.MAX_UI_CHARS:,}" in status
     (tmp_path / "x.txt").write_bytes(bytes(range(256)) * 20)
     state, status = drafting_ui.analyze("", str(tmp_path / "x.txt"))
-    assert "binary" in status
+    assert status.startswith("无法分析草稿：文件内容不是文字") and str(tmp_path) not in status, status
+    (tmp_path / "empty.txt").write_bytes(b"")
+    state, status = drafting_ui.analyze("", str(tmp_path / "empty.txt"))
+    assert status.startswith("无法分析草稿：文件是空的") and "/" not in status, status
     assert "请先分析草稿" in drafting_ui.precedents_view({}, 1)[0]
 
 

@@ -77,6 +77,7 @@ def test_build_names_its_stages_and_keeps_library_debug_quiet(tmp_path):
     for path in sorted((ROOT / "corpus").iterdir())[:2]:
         shutil.copy(path, corpus / path.name)
     done = _qa("build", "--corpus", str(corpus), "--index", str(tmp_path / "index"))
+    assert done.stdout.startswith("estimate: 2 file(s)"), done.stdout  # how long, before the long part
     assert "embedding chunks" in done.stderr and "embedding sentences" in done.stderr
     assert "Batches" not in done.stderr
     assert "DEBUG" not in done.stderr  # bm25s sets its logger to DEBUG; only -v shows that

@@ -17,6 +17,7 @@ gets a placeholder relevant id, which keeps it in the mean with score 0.
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -65,11 +66,17 @@ class Metrics:
     questions: list[QuestionResult]
 
 
+#: ranx runs numba ``parallel=True`` kernels, and numba's default threading layer
+#: (workqueue) aborts the whole process when two Python threads enter them at
+#: once (the app's start-up warm-up and a user's evaluation, or two users)
+_RANX_LOCK = threading.Lock()
+
+
 def _ranx_per_query(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """ranx per-query scores ``{metric: {qid: value}}`` for our METRICS."""
+    """ranx per-query scores ``{metric: {qid: value}}`` for our METRICS (one thread at a time)."""
     from ranx import Qrels, Run, evaluate
 
-    with warnings.catch_warnings():
+    with _RANX_LOCK, warnings.catch_warnings():
         # ranx's numba kernels warn about an int cast that cannot overflow for our sizes
         warnings.filterwarnings("ignore", message=".*unsafe cast.*")
         ranx_run = Run.from_dict({qid: dict(docs) for qid, docs in run.items()})

@@ -7,6 +7,7 @@ from typing import Any
 
 from qa.search import QueryError, normalize_query
 from qa.settings import Settings
+from qa.ui.messages import query_error
 from qa.ui.render import answer_markdown, esc, sources_html
 from qa.ui.state import assistant
 
@@ -51,7 +52,7 @@ def ask(question: str, history: Any = None, top_k: int | None = None) -> tuple[s
     try:
         answer = assistant().ask(question or "", top_k=top_k, history=history_questions(history) or None)
     except QueryError as exc:
-        return f"请输入问题。（{esc(exc)}）", ""
+        return query_error(exc), ""
     return answer_markdown(answer), sources_html(answer)
 
 
@@ -78,7 +79,7 @@ def ask_stream(question: str, history: Any = None, top_k: int | None = None):
         normalize_query(question or "")
         hits = a.searcher.search(a.search_query(question, earlier), top_k or 6)
     except QueryError as exc:
-        yield f"请输入问题。（{esc(exc)}）", ""
+        yield query_error(exc), ""
         return
     waiting = '<div class="qa-sources qa-note">正在生成回答，完成后显示引文出处……</div>'
     text = ""

@@ -16,6 +16,7 @@ from qa.drafting.finder import REUSE_GRAM, REUSED, DraftFinder, precedent_filter
 from qa.index.protocol import Filter
 from qa.text.ngrams import shared_spans
 from qa.ui.export import export_path, write_csv
+from qa.ui.messages import draft_error
 from qa.ui.render import dated_html, esc
 
 #: what 相关度 means, shown on hover (docs/drafting.md "What the figures mean")
@@ -57,7 +58,7 @@ def analyze(text: str, file: str | None, top_k: int = 3, before_year: Any = None
         draft = prepare_draft(read_draft(file) if file else (text or ""), limit=MAX_UI_CHARS)
         finder = DraftFinder(assistant().searcher)
     except DraftError as exc:
-        return {"text": "", "results": []}, f"无法分析草稿：{exc}"
+        return {"text": "", "results": []}, draft_error(exc)
     where = draft_filter(before_year, doc_ids, exclude_ids)
     scope = finder.summary(draft, where)
     results = [dict(r.to_dict(), reuse=r.reuse)

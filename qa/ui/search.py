@@ -12,6 +12,7 @@ from qa.models import Chunk, Hit
 from qa.search import QueryError
 from qa.text.ngrams import coverage
 from qa.ui.export import export_path, write_csv
+from qa.ui.messages import query_error
 from qa.ui.render import dated, esc, results_html, section_path
 from qa.ui.state import assistant
 
@@ -78,7 +79,7 @@ def search_precedents(text: str, top_k: int = 5, doc_ids: Iterable[str] | str | 
     try:
         results = search_results(text, top_k, doc_ids, title_contains, year, mode)
     except QueryError as exc:
-        return [], f'<div class="qa-sources qa-empty">请输入检索内容。（{esc(exc)}）</div>', []
+        return [], f'<div class="qa-sources qa-empty">{esc(query_error(exc))}</div>', []
     return results_rows(results), results_html(results, text), results
 
 
