@@ -197,8 +197,8 @@ def build_app() -> gr.Blocks:
                 result_html = gr.HTML(elem_id="search-results")
                 with gr.Row():
                     fmt = gr.Radio(["csv", "markdown"], value="csv", label="导出格式")
-                    export_btn = gr.Button("导出结果")
-                    export_file = gr.File(label="导出文件", interactive=False)
+                    export_btn = gr.Button("导出结果", elem_id="search-export-btn")
+                    export_file = gr.File(label="导出文件", interactive=False, elem_id="search-export")
                 inputs = [query, top_k, doc_filter, title_filter, year_filter, mode]
                 search_btn.click(_search, inputs, [table, result_html, results_state], api_name="search_ui")
                 query.submit(_search, inputs, [table, result_html, results_state], api_visibility="private")
@@ -281,7 +281,7 @@ def build_app() -> gr.Blocks:
                     files = gr.File(label="上传文件", file_count="multiple", type="filepath", scale=2)
                     with gr.Column(scale=1):
                         upload_btn = gr.Button("加入语料库并更新索引", variant="primary", elem_id="upload-btn")
-                        refresh_btn = gr.Button("刷新列表")
+                        refresh_btn = gr.Button("刷新列表", elem_id="docs-refresh-btn")
                 upload_summary = gr.Markdown()
                 rejected = gr.Dataframe(headers=corpus.REJECT_HEADERS, label="未接受的文件", interactive=False)
                 docs = gr.Dataframe(value=corpus.list_documents(), headers=corpus.DOC_HEADERS,
