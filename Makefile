@@ -1,12 +1,13 @@
 # Two entry points: `make run` (install, build the index if needed, serve the app)
 # and `make test` (install, system packages for the browser tests, run the suite;
-# it writes nothing into the checkout). `make screenshots` refreshes docs/screenshots/.
+# it writes nothing into the checkout). `make screenshots` refreshes docs/screenshots/;
+# `make figures` regenerates the quality results in bench/results/ from today's code.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test screenshots install sysdeps build serve
+.PHONY: run test screenshots install sysdeps build serve figures figures-in-repo docs-check
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -54,3 +55,14 @@ screenshots: install sysdeps
 # Tables in README/docs that cite a committed results file must equal it.
 docs-check: install
 	$(PY) bench/docs_check.py
+
+# Every deterministic quality benchmark (retrieval, answers, drafting, Milvus parity) re-run on today's
+# code: rewrites bench/results/ (needs the team data beside the checkout: NCP dev set, 72 government reports).
+# The gates of `make test` read these files: commit them with the change that moved a figure.
+figures: install
+	HF_HUB_OFFLINE=1 $(PY) bench/figures.py
+
+# The seeds and the sets in the repository only, without run facts (byte-deterministic): CI runs this
+# after `make test`, and `git status` then shows any committed figure today's code no longer gives.
+figures-in-repo: install
+	HF_HUB_OFFLINE=1 $(PY) bench/figures.py --in-repo --no-run-facts

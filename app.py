@@ -240,8 +240,8 @@ def build_app() -> gr.Blocks:
                 result_html = gr.HTML(elem_id="search-results")
                 with gr.Row():
                     fmt = gr.Radio(["csv", "markdown"], value="csv", label="导出格式")
-                    export_btn = gr.Button("导出结果")
-                    export_file = gr.File(label="导出文件", interactive=False)
+                    export_btn = gr.Button("导出结果", elem_id="search-export-btn")
+                    export_file = gr.File(label="导出文件", interactive=False, elem_id="search-export")
                 inputs = [query, top_k, doc_filter, title_filter, year_filter, mode]
                 search_btn.click(_search, inputs, [table, result_html, results_state], api_name="search_ui")
                 query.submit(_search, inputs, [table, result_html, results_state], api_visibility="private")

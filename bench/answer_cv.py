@@ -35,8 +35,8 @@ from common import machine, write_results  # noqa: E402
 
 from qa.answer.assistant import Assistant  # noqa: E402
 from qa.answer.fit import collect, fit  # noqa: E402
-from qa.evaluation.retrieval import is_relevant  # noqa: E402
-from qa.evaluation.retrieval import normalize_evidence as norm
+from qa.evaluation.relevance import is_relevant  # noqa: E402
+from qa.text.fold import evidence_form as norm  # noqa: E402
 from qa.questions import read_questions  # noqa: E402
 from qa.answer import sentence_scorer  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402

@@ -60,7 +60,7 @@ import torch  # noqa: E402
 from common import machine, md_table, write_results  # noqa: E402
 
 from qa.embedding.embedder import get_embedder  # noqa: E402
-from qa.evaluation.retrieval import make_configs, run_eval  # noqa: E402
+from qa.evaluation.runner import make_configs, run_eval  # noqa: E402
 from qa.index.build import build  # noqa: E402
 from qa.index.passages import search_text  # noqa: E402
 from qa.ingest.chunking import chunk_documents  # noqa: E402

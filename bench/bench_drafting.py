@@ -24,7 +24,7 @@ Measured:
   (``DraftFinder``) hold one with containment >= threshold (judged by the
   labeler's own measure on the precedent text the tool returned);
 * the reuse mark: precision and recall of "reused" as ``qa.drafting`` marks
-  it (best precedent reuse >= ``qa.drafting.REUSED``) against the labels;
+  it (best precedent reuse >= ``qa.drafting.finder.REUSED``) against the labels;
 * warm seconds for a 10,000-character draft (the head of the newest report)
   and, with ``--big``, a 200,000-character draft (reports concatenated):
   seconds and peak RSS growth.
@@ -51,8 +51,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from common import machine, md_table, peak_rss_mb, rss_mb, write_results  # noqa: E402
 
-from qa import drafting  # noqa: E402
-from qa.drafting.finder import DraftFinder, prepare_draft  # noqa: E402
+from qa.drafting import draft as drafting_draft, finder as drafting  # noqa: E402
+from qa.drafting import DraftFinder, prepare_draft  # noqa: E402
 from qa.index.protocol import Filter  # noqa: E402
 from qa.ingest.corpus import ingest  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
@@ -215,7 +215,7 @@ def main() -> None:
     (newest_doc,) = [d for d in docs if d.year == newest and d.title.startswith(f"{newest}年")]
     timing = [time_draft(finder if encoder == settings.encoder else DraftFinder(Searcher(replace(settings, encoder=encoder))),
                          head(newest_doc.text, 10_000), newest, args.repeat) for encoder in args.encoders]
-    big = big_draft(finder, docs, drafting.MAX_DRAFT_CHARS) if args.big else None
+    big = big_draft(finder, docs, drafting_draft.MAX_DRAFT_CHARS) if args.big else None
     total = Counter()
     for y in years:
         total.update({k: y[k] for k in ("sentences", "reused", "marked", "true_positive", "top3_hit")})

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import machine, md_table, write_results  # noqa: E402
 
-from qa.evaluation.retrieval import normalize_evidence as norm  # noqa: E402  (score.py's normalisation)
+from qa.text.fold import evidence_form as norm  # noqa: E402  (score.py's normalisation)
 from qa.index.passages import lexical_text, search_text  # noqa: E402
 from qa.ingest.chunking import chunk_documents
 from qa.ingest.corpus import ingest  # noqa: E402

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import machine, md_table, write_results  # noqa: E402
 
-from qa.evaluation.retrieval import normalize_evidence as norm  # noqa: E402  (score.py's normalisation)
+from qa.text.fold import evidence_form as norm  # noqa: E402  (score.py's normalisation)
 from qa.search.query import normalize_query
 from qa.answer import sentence_scorer  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402

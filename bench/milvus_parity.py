@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answer-sets", type=Path, nargs="*", default=[],
                         help="sets only answered, not searched (e.g. dev_unanswerable.jsonl)")
     parser.add_argument("--gzip", action="store_true", help="keep the raw runs as .jsonl.gz once scored")
+    parser.add_argument("--no-run-facts", action="store_true",
+                        help="do not write summary.run.json (commit, date, load: what differs between runs)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -139,11 +141,16 @@ def main(argv: list[str] | None = None) -> int:
         table += "\n\n" + md_table(["set", "local answered with evidence", "Milvus answered with evidence",
                                     "local declined when not in the reports", "Milvus declined when not in the reports"],
                                    _side_by_side(answers, ("set",), ("answered", "declined")))
-    write_results(args.out, "summary", {"machine": facts, "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
-                                        "seconds": round(time.time() - started, 1), "figures": figures, "answers": answers,
-                                        "doc_match": args.doc_match, "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
-                                        "command": " ".join(["bench/milvus_parity.py", *(argv or sys.argv[1:])])},
-                  table)
+    # summary.json holds what the code and data decide (rewritten byte for byte by the same code);
+    # the run's facts go beside it
+    write_results(args.out, "summary", {"figures": figures, "answers": answers, "doc_match": args.doc_match,
+                                        "command": "bench/milvus_parity.py (make figures: bench/figures.py)"}, table)
+    if not args.no_run_facts:
+        (args.out / "summary.run.json").write_text(json.dumps(
+            {"machine": facts, "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M"),
+             "seconds": round(time.time() - started, 1), "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+             "command": " ".join(["bench/milvus_parity.py", *(argv or sys.argv[1:])])}, ensure_ascii=False, indent=1)
+            + "\n", encoding="utf-8")
     print(table)
     print(json.dumps(figures, ensure_ascii=False))
     return 0

@@ -37,6 +37,20 @@ APP_XSS_TEXT = """网络安全演练总结报告
 """
 
 
+def readme_fields(interface: str) -> tuple[set[str], set[str]]:
+    """The fields README's "Command line" section documents for a ``--json``
+    interface (``- `search --json`: `{"query", "results": [{"rank", …}]}` ``):
+    (the outer object's names, the inner list's object's names)."""
+    import re
+
+    line = next(line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+                if line.startswith(f"- `{interface}`:"))
+    shape = line.split("`")[3]
+    inner = shape[shape.index("[{"):shape.index("}]") + 2]
+    names = lambda text: set(re.findall(r'"(\w+)"', text))  # noqa: E731
+    return names(shape.replace(inner, "")), names(inner)
+
+
 def _app_free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -78,19 +92,23 @@ def _app_wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 240) 
 
 
 @pytest.fixture(scope="session")
-def app_workdir(tmp_path_factory) -> Path:
-    """A temp copy of the corpus (plus the markup report) and an index built from it."""
+def app_workdir(tmp_path_factory, built_index) -> Path:
+    """A temp copy of the corpus plus the markup report, and its index: a
+    copy of the session's seed index updated by an incremental build, as
+    the app's upload does (only the new report is embedded; test_build.py
+    checks that an incremental build equals a full one)."""
     from qa.index.build import build
     from qa.settings import Settings
 
     root = tmp_path_factory.mktemp("app")
     corpus = root / "corpus"
-    shutil.copytree(APP_ROOT / "corpus", corpus)
+    shutil.copytree(built_index[0].corpus, corpus)
+    shutil.copytree(built_index[0].index, root / "index", symlinks=True)
     (corpus / APP_XSS_NAME).write_text(APP_XSS_TEXT, encoding="utf-8")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = Settings.from_env(corpus=corpus, index=root / "index")
     report = build(settings)
-    assert report.documents >= 6, report
+    assert report.added == [APP_XSS_NAME] and report.embedded <= 2 and report.documents >= 6, report
     return root
 
 
@@ -130,6 +148,23 @@ def app_server(app_workdir):
         yield url
 
 
+#: the browser the UI tests drive (``make test`` installs it)
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def app_browser():
+    """One headless Chromium for the session's browser tests (playwright)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs /usr/bin/chromium (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
 #: the login the password-protected server uses (must never show up in its logs)
 APP_AUTH = ("planner", "Pw-7f3kq9-notpublic")
 
@@ -165,6 +200,34 @@ def built_index(tmp_path_factory):
     shutil.copytree(SEED_CORPUS, corpus)
     settings = Settings.from_env(corpus=corpus, index=base / "index")
     return settings, build(settings)
+
+
+def _build_copy(tmp_path_factory, name: str, source: Path):
+    """(settings, report) of an index built once from a private copy of ``source``."""
+    from qa.index.build import build
+
+    base = tmp_path_factory.mktemp(name)
+    shutil.copytree(source, base / "corpus")
+    settings = Settings.from_env(corpus=base / "corpus", index=base / "index")
+    return settings, build(settings)
+
+
+#: 100 NCP documents and the 102 dev questions asked of them (bench/ncp_sample.py, tests/data/README.md)
+NCP_SAMPLE = DATA / "ncp_sample"
+#: 12 government work reports and the 15 questions of gov_questions.jsonl asked of them (bench/gov_sample.py)
+GOV_ASKED = DATA / "gov_asked"
+
+
+@pytest.fixture(scope="session")
+def ncp_sample_index(tmp_path_factory):
+    """(settings, report): the NCP sample, built once for the session (the quality gates read it)."""
+    return _build_copy(tmp_path_factory, "ncp-sample", NCP_SAMPLE / "corpus")
+
+
+@pytest.fixture(scope="session")
+def gov_asked_index(tmp_path_factory):
+    """(settings, report): the 12 government reports, with years (gates, year filters, ``draft --before-year``)."""
+    return _build_copy(tmp_path_factory, "gov-asked", GOV_ASKED)
 
 
 @pytest.fixture(scope="session")
@@ -254,3 +317,22 @@ def kill_build_when(cmd: list[str], index: Path, condition, timeout: float = 600
     (``leftovers``: the ``.tmp-*`` directories there before it started)."""
     leftovers = set(tmp_versions(index)) if index.is_dir() else set()
     return kill_process_when(cmd, lambda: condition(index, leftovers), timeout)
+
+
+#: replaces a step by a SIGKILL of the process (for ``run_killed_at``): the kill lands exactly there
+DIE = "import os, signal\n\ndef _die(*args, **kwargs):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+
+
+def run_killed_at(patch: str, qa_args: list[str], env: dict | None = None, timeout: float = 900) -> int:
+    """Run ``python -m qa QA_ARGS`` in a real process after ``patch`` (Python
+    code that uses ``_die`` from ``DIE``) has replaced one step of it by a
+    SIGKILL of that process; returns its exit code (``-SIGKILL`` when the step
+    was reached). For the last window of a build (a rename, an alias switch),
+    a few microseconds wide: a poller (``kill_process_when``) lands in it only
+    by luck, this lands in it every time, and everything else is real."""
+    code = DIE + patch + "\nimport sys\nfrom qa.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    done = subprocess.run([sys.executable, "-c", code, *qa_args], cwd=ROOT,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **(env or {})},
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    assert done.returncode in (0, -signal.SIGKILL), done.stderr[-3000:]
+    return done.returncode

@@ -7,6 +7,8 @@ this file with ``QA_SCREENSHOTS=docs/screenshots`` to refresh the tracked ones.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from pathlib import Path
@@ -16,20 +18,16 @@ import pytest
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = "/usr/bin/chromium"
+from conftest import CHROMIUM  # noqa: E402  (app_browser: one Chromium for the session, conftest.py)
+
+#: how long one step may take before the test says where it stuck (an event that never comes);
+#: a long step (the evaluation run) waits for its result or an error instead (``_wait_done``)
 TIMEOUT = 120_000
+#: the error toast gradio shows when a handler raises
+ERROR_TOAST = ".toast-body.error"
 
 if not Path(CHROMIUM).exists():
     pytest.skip("needs /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def app_browser():
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +72,21 @@ def _open_tab(page, name: str) -> None:
         except playwright_sync.TimeoutError:
             tab.click()
     assert tab.get_attribute("aria-selected") == "true", name
+
+
+def _wait_done(page, done_js: str) -> None:
+    """Wait until ``done_js`` holds or the app shows an error, however long
+    the work takes (a test's time limit is not a benchmark); fail on the error."""
+    page.wait_for_function(f"() => ({done_js}) || !!document.querySelector('{ERROR_TOAST}')", timeout=0)
+    assert not page.locator(ERROR_TOAST).count(), page.locator(ERROR_TOAST).all_inner_texts()
+
+
+def _settled(page) -> None:
+    """Every image has loaded or failed (an injected ``<img onerror>`` has run
+    its handler then), and the tasks queued before now have run: what a
+    markup check must wait for, rather than a guessed sleep."""
+    page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    page.evaluate("() => new Promise(resolve => setTimeout(resolve, 0))")
 
 
 def _ask(page, question: str) -> None:
@@ -286,7 +299,7 @@ def test_markup_in_reports_is_shown_as_text(app_page):
     shown = page.inner_text("#chatbot") + page.inner_text("#sources")
     assert "alert(1)" in shown
     assert "<script>alert(1)</script>" in shown or "<img src=x onerror=alert(1)>" in shown
-    page.wait_for_timeout(1000)
+    _settled(page)
     assert page.dialogs == []
     assert page.locator("img[src='x']").count() == 0
     assert page.evaluate("() => [...document.querySelectorAll('script')].some(s => s.textContent.includes('alert(1)'))") is False
@@ -348,3 +361,61 @@ def test_year_filters_in_search_and_drafting(app_page):
     page.click("#draft-btn")
     page.wait_for_function("() => document.querySelector('#draft-status').innerText.includes('1 句沿用')")
     assert "2024" in page.inner_text("#draft-table")  # the 年份 column of the table
+
+
+def test_clear_button_starts_a_new_conversation(app_page):
+    """新对话 empties the conversation (the history the next answer reads),
+    the question box and the sources."""
+    page = app_page
+    _ask(page, "教师交流的主要措施有哪些？")
+    one_turn = page.locator("#chatbot .message").count()  # the elements gradio draws for one question and answer
+    page.fill("#question textarea", "二是什么？")
+    page.click("#clear-btn")
+    page.wait_for_function("() => document.querySelectorAll('#chatbot .message').length === 0")
+    assert page.input_value("#question textarea") == ""
+    page.wait_for_function("() => !document.querySelector('#sources mark')")
+    assert "划片交流" not in page.inner_text("#sources")
+    _ask(page, "新城第四初中整体新建工程投资了多少？")  # the conversation the next answer reads is empty
+    assert page.locator("#chatbot .message").count() == one_turn
+    assert "划片交流" not in page.inner_text("#chatbot")
+    assert "3280万元" in page.inner_text("#chatbot")
+
+
+def test_search_results_export_as_csv(app_page, tmp_path):
+    """导出结果 writes the shown results: one row each, citation included."""
+    page = app_page
+    _search(page, "开展校长、教师交流工作，实行划片交流", "#search-results mark.qa-hl")
+    page.click("#search-export-btn")
+    link = page.locator("#search-export a[href]").first
+    link.wait_for()
+    href = link.get_attribute("href")
+    assert href.endswith(".csv"), href
+    response = page.request.get(href)
+    assert response.ok, response.status
+    rows = list(csv.reader(io.StringIO(response.body().decode("utf-8-sig"))))
+    shown = page.locator("#search-results .qa-card").count()
+    assert len(rows) == 1 + shown and shown == 5, (len(rows), shown)
+    assert any("划片交流" in cell for cell in rows[1]) and re.match(r"《[^》]+》.*：“.+”", rows[1][4]), rows[1]
+
+
+def test_draft_upload_is_analysed_like_pasted_text(app_page, tmp_path):
+    """A .docx uploaded on the 起草助手 tab (the text box left empty) is read
+    and every sentence gets its precedents."""
+    import docx
+
+    path = tmp_path / "草稿.docx"
+    document = docx.Document()
+    document.add_paragraph("开展校长、教师交流工作，实行划片交流。")
+    document.add_paragraph("今天下午我们去植物园看了郁金香。")
+    document.save(str(path))
+    page = app_page
+    _open_tab(page, "起草助手 Drafting")
+    page.set_input_files("#draft-file input[type=file]", str(path))
+    page.wait_for_function("() => document.querySelector('#draft-file').innerText.includes('.docx')")
+    page.click("#draft-btn")
+    page.wait_for_selector("#draft-view .qa-s[data-n='2']")
+    assert page.locator("#draft-view .qa-s").count() == 2
+    assert "实行划片交流" in page.inner_text("#draft-view")
+    page.click("#draft-view .qa-s[data-n='1']")
+    page.wait_for_function("() => document.querySelector('#draft-precedents').innerText.includes('第 1 句')")
+    assert "教师交流工作" in " ".join(page.locator("#draft-precedents mark.qa-hl").all_inner_texts())

@@ -33,8 +33,8 @@ def test_named_endpoints_exist(app_client):
 
 def test_ask(app_client):
     answer, sources = app_client.predict("教师交流的主要措施有哪些？", [], api_name="/ask")
-    assert "划片交流" in answer and "[1]" in answer
-    assert "<mark" in sources and "划片交流" in sources
+    assert "划片交流" in answer
+    assert any("划片交流" in text for text in _cited(answer, sources).values())
 
 
 #: the third of the teacher-exchange measures in 004 (篇十一): "教师交流的主要措施有：一是实行划片交流。…三是……"
@@ -51,12 +51,26 @@ def test_ask_follow_up_and_empty(app_client):
     items = re.findall(r"三是[^\n\[]*", answer)
     assert items and all("交流" in item for item in items), items
     assert THIRD_MEASURE[:8] in sources and "篇十一" in sources
-    answer, _ = app_client.predict("二是什么？", ["教师交流的主要措施有哪些？"], api_name="/ask")
+    answer, sources = app_client.predict("二是什么？", ["教师交流的主要措施有哪些？"], api_name="/ask")
     from qa.text.fold import normalize_text
 
-    assert "[" in answer and "职称评审挂钩" in normalize_text(answer) and "划片交流" not in normalize_text(answer)
+    assert "职称评审挂钩" in normalize_text(answer) and "划片交流" not in normalize_text(answer)
+    cited = _cited(answer, sources)  # every [n] of the answer marks its sentence in the sources
+    assert any("职称评审挂钩" in normalize_text(text) for text in cited.values()), cited
     answer, sources = app_client.predict("   ", [], api_name="/ask")
     assert "请输入问题" in answer and sources == ""
+
+
+def _cited(answer: str, sources: str) -> dict[int, str]:
+    """n -> the sentence the sources mark for the answer's citation [n]; fails
+    when the answer cites nothing or cites a number no source marks."""
+    import html
+
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer)}
+    marked = {int(n): html.unescape(text) for text, n in
+              re.findall(r'<mark class="qa-cite">(.*?)</mark><sup>\[(\d+)\]</sup>', sources, re.S)}
+    assert numbers and numbers <= set(marked), (numbers, sorted(marked), answer)
+    return {n: marked[n] for n in numbers}
 
 
 def test_chat_endpoint_keeps_history(app_client):
@@ -99,8 +113,6 @@ def test_evaluate(app_client):
     row = table["data"][0]
     assert row[0] == "bm25" and int(row[1]) == 28
     r1, r3, r5, r10, mrr, ndcg = map(float, row[2:])
-    # README's quality table: bm25 R@5 0.964 (27 of 28); one more miss (26/28 = 0.929) is the margin
-    assert r5 >= 26 / 28 - 1e-3, row
     assert r1 <= r3 <= r5 <= r10 <= 1 and r1 <= mrr <= r10 and 0 < ndcg <= 1
 
     # answers: per kind and 全部, as `qa eval --answers` (docs/answers.md: dev set answered 1.0, declined 0.7)
@@ -129,13 +141,14 @@ def test_evaluate(app_client):
         values = [cfg["overall"][metric]] + [cfg["by_kind"][k][metric] for k in kinds]
         _assert_bars_show(panel, values, metric)
 
-    # missed questions: the harness's missed@5, worst first, with what came back instead. bm25 misses
-    # none of the 28 since issue 12 (docs/retrieval.md); dense alone misses 3 (4 before issue 26's list items
-    # stopped heading sections: R@5 0.857 in README's table)
-    assert missed["data"] == [] and r5 == 1.0
-    _, _, _, missed, answers, _, report = app_client.predict(None, ["dense"], 10, False, api_name="/evaluate")
+    # missed questions: the harness's missed@5, worst first, with what came back instead: as many as R@5
+    # says (the figures themselves are gated on the seeds by tests/test_quality_gates.py)
+    assert len([r for r in missed["data"] if any(r)]) == round(28 * (1 - r5)), (r5, missed["data"])
+    table, _, _, missed, answers, _, report = app_client.predict(None, ["dense"], 10, False, api_name="/evaluate")
     assert answers["data"] in ([], [[]]) or not any(answers["data"][0]), answers  # answers not asked for
-    assert len(missed["data"]) == 3 and {r[0] for r in missed["data"]} == {"dense"}, missed["data"]
+    dense_r5 = float(table["data"][0][4])
+    assert dense_r5 < 1, "dense alone misses dev questions (README's table): the missed table needs some"
+    assert len(missed["data"]) == round(28 * (1 - dense_r5)) and {r[0] for r in missed["data"]} == {"dense"}
     with zipfile.ZipFile(report) as z:
         dense = json.loads(z.read(next(n for n in z.namelist() if n.endswith("report.json"))))["configs"][0]
     assert sorted(r[1] for r in missed["data"]) == dense["missed_at_5"]
@@ -198,7 +211,11 @@ def test_evaluate_reports_bad_lines(app_client, tmp_path):
     assert "/tmp" not in summary and "gradio" not in summary and "not valid" not in summary
     assert [r[0] for r in table["data"]] == ["bm25", "hybrid"] and all(int(r[1]) == 2 for r in table["data"])
     assert {r[0]: int(r[1]) for r in answers["data"]} == {"事实": 1, "其他": 1, "无答案": 1, "全部": 3}
-    assert chart and report
+    assert Path(chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with zipfile.ZipFile(report) as z:
+        data = json.loads(z.read(next(n for n in z.namelist() if n.endswith("report.json"))))
+    assert [c["name"] for c in data["configs"]] == ["bm25", "hybrid"] and data["meta"]["questions"] == 2
+    assert len(data["meta"]["question_problems"]) == 2
 
     bad = tmp_path / "empty.jsonl"
     bad.write_text("not json\n", encoding="utf-8")
@@ -236,7 +253,7 @@ def test_chat_stream_without_llm_is_one_extractive_step(app_ui):
     steps = list(app_ui.chat.ask_stream("教师交流的主要措施有哪些？", []))
     assert len(steps) == 1
     answer, sources = steps[0]
-    assert "划片交流" in answer and "[1]" in answer and "<mark" in sources
+    assert "划片交流" in answer and any("划片交流" in text for text in _cited(answer, sources).values())
 
 
 def test_chat_stream_falls_back_when_generation_server_fails(app_ui, monkeypatch):
@@ -246,7 +263,7 @@ def test_chat_stream_falls_back_when_generation_server_fails(app_ui, monkeypatch
         a.settings, llm_base_url="http://127.0.0.1:9/v1", llm_model="none", llm_timeout=5.0))
     assert app_ui.chat.llm_configured()
     answer, sources = list(app_ui.chat.ask_stream("教师交流的主要措施有哪些？", []))[-1]
-    assert "划片交流" in answer and "[1]" in answer and "<mark" in sources
+    assert "划片交流" in answer and any("划片交流" in text for text in _cited(answer, sources).values())
 
 
 def test_password_auth(app_auth_server):
@@ -377,3 +394,29 @@ def test_upload_can_replace_a_chosen_document(app_client, app_workdir, tmp_path)
     assert (corpus / "篮球_初稿.txt").read_bytes() == new.read_bytes() and not (corpus / "篮球_定稿.txt").exists()
     app_client.predict("篮球_初稿.txt", api_name="/delete")
     assert not (corpus / "篮球_初稿.txt").exists()
+
+
+def test_documents_refresh_shows_another_users_upload(app_client, app_server, app_browser, tmp_path):
+    """语料 tab's refresh button (``#refresh-btn``) reloads the indexed
+    documents: a report another user uploads (here through the API) after
+    the page loaded is listed without reloading the page. Last in this file:
+    the upload changes the app's corpus for whatever runs after it."""
+    page = app_browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.set_default_timeout(120_000)
+        page.goto(app_server)
+        page.wait_for_selector("#question textarea")
+        page.get_by_role("tab", name="语料 Corpus").click()
+        page.wait_for_function("() => document.querySelector('#docs-table').innerText.includes('000_31ca190cb7e5fb0d.txt')")
+        report = tmp_path / "劳动教育基地建设总结.txt"
+        report.write_text("县教育局劳动教育工作总结\n\n一、基本情况\n全县建成校园劳动教育实践基地二十七个，开设劳动课程一百二十门。\n",
+                          encoding="utf-8")
+        assert _upload(app_client, report)[0][report.name][0] == "已加入"
+        assert report.name in {r[2] for r in app_client.predict(api_name="/documents")}
+        assert report.name not in page.inner_text("#docs-table")  # the page still shows what it loaded
+        page.click("#refresh-btn")
+        page.wait_for_function("name => document.querySelector('#docs-table').innerText.includes(name)",
+                               arg=report.name)
+        assert "000_31ca190cb7e5fb0d.txt" in page.inner_text("#docs-table")
+    finally:
+        page.close()

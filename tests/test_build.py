@@ -19,10 +19,23 @@ QUERIES = ["教师交流的主要措施有哪些？", "校车专项督查", "学
 
 
 @pytest.fixture(scope="module")
-def own_index(tmp_path_factory):
+def own_index(built_index, tmp_path_factory):
+    """A private copy of the session's seed corpus and index (built once,
+    from scratch, by ``built_index``): these tests change and rebuild it."""
     base = tmp_path_factory.mktemp("build")
-    shutil.copytree(SEED_CORPUS, base / "corpus")
-    settings = Settings.from_env(corpus=base / "corpus", index=base / "index")
+    shutil.copytree(built_index[0].corpus, base / "corpus")
+    shutil.copytree(built_index[0].index, base / "index", symlinks=True)
+    return Settings.from_env(corpus=base / "corpus", index=base / "index")
+
+
+@pytest.fixture()
+def small_index(tmp_path):
+    """Two seed reports, built here: what a killed full rebuild needs (its
+    new version half on disk), in a fraction of the seeds' embedding time."""
+    (tmp_path / "corpus").mkdir()
+    for path in sorted(SEED_CORPUS.glob("*.txt"))[:2]:
+        shutil.copy(path, tmp_path / "corpus" / path.name)
+    settings = Settings.from_env(corpus=tmp_path / "corpus", index=tmp_path / "index")
     build(settings)
     return settings
 
@@ -66,9 +79,10 @@ def test_removed_and_broken_files(own_index):
     assert report.removed == ["broken.txt"]
 
 
-def test_killed_build_leaves_previous_index_intact(own_index):
+def test_killed_build_leaves_previous_index_intact(small_index):
     """A full rebuild killed while its new version is half on disk: the kill
     is timed by watching the index directory, not by a guessed sleep."""
+    own_index = small_index
     before = _results(own_index)
     version = current_dir(own_index.index)
 
@@ -79,7 +93,7 @@ def test_killed_build_leaves_previous_index_intact(own_index):
 
     cmd = [sys.executable, "-m", "qa", "build", "--rebuild", "--corpus", str(own_index.corpus),
            "--index", str(own_index.index)]
-    # the whole seed corpus is embedded first: ~30 s idle, far longer on a loaded machine
+    # both reports are embedded first: seconds idle, far longer on a loaded machine
     assert kill_build_when(cmd, own_index.index, half_written, timeout=1800) == "killed"
     assert current_dir(own_index.index) == version
     assert _results(own_index) == before

@@ -261,3 +261,29 @@ def test_qa_draft_before_year_says_what_it_excluded(built_index):
     for key in ("relevance", "relevance_mark", "region", "year", "cosine"):
         assert key in line["precedents"][0]
     assert line["kind"] == "sentence" and line["mark"] in ("沿用", "部分", "新")
+
+
+def test_qa_draft_before_year_takes_precedents_only_from_earlier_reports(gov_asked_index, tmp_path, capsys):
+    """``qa draft --before-year 2024`` on government reports whose lines carry
+    a year: a passage of the 2024 report finds itself without the filter and
+    only earlier reports' wording with it (the 2022 report says much the same)."""
+    from qa.cli import main
+
+    settings = gov_asked_index[0]
+    docs = {d.year: d for d in ingest(settings.corpus).documents if d.year}
+    report = docs[2024].text
+    start = report.index("国内生产总值")
+    draft = tmp_path / "draft.txt"
+    draft.write_text(report[start:report.index("\n", start + 200)], encoding="utf-8")
+    args = ["draft", str(draft), "--json", "--index", str(settings.index)]
+
+    assert main(args) == 0
+    plain = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(plain) >= 3 and all(r["precedents"] for r in plain)
+    assert {r["precedents"][0]["year"] for r in plain} == {2024}  # each sentence is in the 2024 report
+    assert main(args + ["--before-year", "2024"]) == 0
+    earlier = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in earlier] == [r["text"] for r in plain]
+    years = {int(p["year"]) for r in earlier for p in r["precedents"]}
+    assert years and max(years) < 2024, years
+    assert any(p["reuse"] >= REUSED for r in earlier for p in r["precedents"])  # earlier reports said some of it

@@ -329,6 +329,62 @@ def test_eval_cli_end_to_end_matches_official_scorer(tmp_path, built_index):
         overall = configs[name]["overall"]
         # the scorer prints 3 decimals: equal up to its rounding (sums in another order can straddle a .0005)
         assert abs(overall["R@5"] - r5) <= 0.0006 and abs(overall["MRR@10"] - mrr) <= 0.0006, (name, overall, r5, mrr)
-    # the chosen default reaches the dev-set targets of the quality issue
-    hybrid = configs["hybrid"]["overall"]
-    assert hybrid["R@5"] >= 0.93 and hybrid["MRR@10"] >= 0.85, hybrid
+    # how good these figures must be is the quality gates' job (tests/test_quality_gates.py, the committed results)
+
+
+@pytest.mark.slow
+def test_eval_doc_match_on_the_ncp_sample_scores_like_score_py(ncp_sample_index, tmp_path, capsys):
+    """``qa eval --doc-match`` on NCP questions (each names its document): the
+    figures equal ``score.py --doc-match`` on the run the command wrote, and
+    the flag counts only passages of the gold document (or republishing it),
+    so it can only lower what evidence alone finds."""
+    from conftest import NCP_SAMPLE
+
+    questions = NCP_SAMPLE / "dev_questions.jsonl"
+    index = str(ncp_sample_index[0].index)
+    figures = {}
+    for flags in ([], ["--doc-match"]):
+        report = tmp_path / ("doc" if flags else "any")
+        assert qa_main(["eval", str(questions), "--mode", "hybrid", "--json", "--report", str(report),
+                        "--index", index, *flags]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["meta"]["doc_match"] is bool(flags)
+        overall = data["configs"][0]["overall"]
+        r5, mrr = _official(questions, report / "run-hybrid.jsonl", *flags)
+        assert abs(overall["R@5"] - r5) <= 0.0006 and abs(overall["MRR@10"] - mrr) <= 0.0006, (flags, overall, r5, mrr)
+        figures[bool(flags)] = overall
+    assert figures[True]["R@5"] <= figures[False]["R@5"] and figures[True]["MRR@10"] <= figures[False]["MRR@10"]
+    assert data["configs"][0]["n"] == 102
+
+
+@pytest.mark.slow
+def test_eval_answers_scores_what_ask_answers_follow_ups_included(built_index, tmp_path, capsys):
+    """``qa eval --answers`` scores ``Assistant.ask`` as a user gets it: the
+    same figures as ``score_answers.py`` on ``qa ask --batch`` for the dev and
+    unanswerable sets, and a question line's optional ``history`` is the
+    conversation before it (a follow-up answered only with it)."""
+    index = str(built_index[0].index)
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text(DEV.read_text(encoding="utf-8")
+                     + (DEV.parent / "dev_unanswerable.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    assert qa_main(["eval", str(plain), "--answers", "--json", "--index", index]) == 0
+    totals = {r["kind"]: r for r in json.loads(capsys.readouterr().out)["by_kind"]}["all"]
+    assert qa_main(["ask", "--batch", str(plain), "--json", "--index", index]) == 0
+    (tmp_path / "run.jsonl").write_text(capsys.readouterr().out, encoding="utf-8")
+    scored = subprocess.run([sys.executable, str(ROOT / "tests" / "vendor" / "score_answers.py"), str(plain),
+                             str(tmp_path / "run.jsonl")], capture_output=True, text=True, timeout=120)
+    acc, n_ans, dec, n_none = re.search(r"answered with evidence ([\d.]+) \(n=(\d+)\), declined when not in the "
+                                        r"reports ([\d.]+) \(n=(\d+)\)", scored.stdout).groups()
+    assert (totals["answered_with_evidence"], totals["declined"]) == (float(acc), float(dec)), (totals, scored.stdout)
+    assert totals["questions"] == int(n_ans) + int(n_none) == 38
+
+    # asked alone, "第三条呢？" is declined (no words of a topic); after the teacher-exchange question it is its third measure
+    follow_up = {"id": "f1", "question": "第三条呢？", "evidence": ["特级教师评选、评先选优挂钩"], "kind": "list"}
+    lines = tmp_path / "follow.jsonl"
+    for history, answered in ((["教师交流的主要措施有哪些？"], 1.0), (None, 0.0)):
+        lines.write_text(json.dumps({**follow_up, **({"history": history} if history else {})}, ensure_ascii=False)
+                         + "\n", encoding="utf-8")
+        assert qa_main(["eval", str(lines), "--answers", "--json", "--index", index]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["missed"] == ([] if answered else ["f1"])
+        assert {r["kind"]: r for r in result["by_kind"]}["list"]["answered_with_evidence"] == answered, history

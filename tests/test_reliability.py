@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEED_CORPUS, kill_build_when, tmp_versions
+from conftest import ROOT, SEED_CORPUS, kill_build_when, run_killed_at, tmp_versions
 
 from qa.index.storage import current_dir, load_index
 from qa.ingest.chunking import chunk_documents
@@ -354,6 +354,26 @@ def private_index(built_index, tmp_path_factory):
     return Settings.from_env(corpus=base / "corpus", index=base / "index")
 
 
+#: the build's rename of its finished .tmp version into place becomes a SIGKILL (run_killed_at)
+RENAME_KILLS = """
+import pathlib
+_rename = pathlib.Path.rename
+def _rename_or_die(self, target):
+    if self.name.startswith(".tmp-"):
+        _die()
+    return _rename(self, target)
+pathlib.Path.rename = _rename_or_die
+"""
+
+
+def _assert_killed_build_changed_nothing(settings: Settings, version: Path, before: list, stage: str) -> None:
+    assert current_dir(settings.index) == version, stage
+    _assert_current_is_complete(settings)
+    assert _answers(settings) == before, stage
+    assert not any(p.name.startswith("v-") and p != version for p in settings.index.iterdir()), stage
+    assert tmp_versions(settings.index), f"killed at '{stage}' but no half-written version is left"
+
+
 def test_sigkill_while_writing_the_new_version_keeps_the_previous_one(private_index):
     settings = private_index
     before = _answers(settings)
@@ -361,28 +381,24 @@ def test_sigkill_while_writing_the_new_version_keeps_the_previous_one(private_in
     # a new report gives the build something to write (the full seed rebuild
     # is embedding-bound; the save stage that is killed here is the same)
     (settings.corpus / "新增 报告..2025.txt").write_text(_report("全县新建智慧体育公园示范校47所"), encoding="utf-8")
-    stages = {
+    stages = {  # watched from outside: the windows a poller can land in
         "save started (empty .tmp dir)": _tmp_has(),
         "vectors written": _tmp_has("vectors.faiss"),
-        "manifest written, before the rename": _tmp_has("manifest.json"),
     }
-    outcomes = {}
     for stage, condition in stages.items():
-        outcomes[stage] = _kill_when(settings, condition)
-        if outcomes[stage] == "finished":  # the save outran the poller (only the last window is that short)
-            assert stage == list(stages)[-1], outcomes
-            break
-        assert current_dir(settings.index) == version, stage
-        _assert_current_is_complete(settings)
-        assert _answers(settings) == before, stage
-        assert not any(p.name.startswith("v-") and p != version for p in settings.index.iterdir()), stage
-        assert tmp_versions(settings.index), f"killed at '{stage}' but no half-written version is left"
-    if outcomes[stage] == "killed":  # the next build completes and clears the leftovers
-        run = subprocess.run(_build_cmd(settings, "--json"), cwd=ROOT, env=ENV, capture_output=True, text=True,
-                             timeout=600)
-        assert run.returncode == 0, run.stderr[-2000:]
-        report = json.loads(run.stdout.strip().splitlines()[-1])
-        assert report["added"] == ["新增 报告..2025.txt"] and report["embedded"] > 0
+        assert _kill_when(settings, condition) == "killed", stage
+        _assert_killed_build_changed_nothing(settings, version, before, stage)
+    # the last window, manifest written and the rename not done, is microseconds wide: the kill is put there
+    assert run_killed_at(RENAME_KILLS, _build_cmd(settings)[3:]) == -9, "the build never reached the rename"
+    _assert_killed_build_changed_nothing(settings, version, before, "manifest written, before the rename")
+    (tmp,) = [t for t in tmp_versions(settings.index) if (t / "manifest.json").exists()]
+    assert {"chunks.sqlite", "vectors.faiss"} <= {p.name for p in tmp.iterdir()}  # complete, never renamed
+    # the next build completes and clears the leftovers
+    run = subprocess.run(_build_cmd(settings, "--json"), cwd=ROOT, env=ENV, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["added"] == ["新增 报告..2025.txt"] and report["embedded"] > 0
     assert current_dir(settings.index) != version
     _assert_current_is_complete(settings)
     assert tmp_versions(settings.index) == []

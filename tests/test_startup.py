@@ -8,6 +8,7 @@ commands that need no model. Timings are in bench/bench_startup.py.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,9 +44,13 @@ def test_commands_without_a_model_import_no_model_library(args):
 
 def test_bm25_search_loads_no_model(built_index):
     settings, _ = built_index
-    done = _qa("search", "教师交流", "--mode", "bm25", "--top-k", "1", "--index", str(settings.index),
+    done = _qa("search", "教师交流", "--mode", "bm25", "--top-k", "2", "--index", str(settings.index),
                importtime=True)
-    assert "[1]" in done.stdout
+    # the search ran and printed ranked, cited passages: "[rank] score  《title》 section  (source start-end)"
+    heads = re.findall(r"^\[(\d)\] (\d+\.\d{4})  《(.+?)》 .+  \((\S+) (\d+)-(\d+)\)$", done.stdout, re.M)
+    assert [h[0] for h in heads] == ["1", "2"], done.stdout
+    assert float(heads[0][1]) >= float(heads[1][1]) > 0 and all(int(h[5]) > int(h[4]) for h in heads)
+    assert "教师" in done.stdout.split("\n[2]")[0].split("\n", 2)[2], done.stdout  # the first passage
     modules = _imported(done.stderr)
     assert "qa.search.searcher" in modules and not modules & HEAVY, sorted(modules & HEAVY)
     # the saved BM25 matrix is read without bm25s, whose import pulls numba and scipy

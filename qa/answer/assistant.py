@@ -3,10 +3,10 @@
 The extractive answer (default, offline) states what retrieval found, in the
 reports' own words: every sentence of the retrieved passages gets signals
 (sentence similarity relative to the question, lexical coverage, passage
-rank, a number for a number question; ``qa.answer_signals``) and a small
+rank, a number for a number question; ``qa.answer.signals``) and a small
 calibrated model turns them into the probability that the sentence holds the
 answer, and that the reports answer the question at all
-(``qa.answer_model``, fitted on the development sets, docs/answers.md).
+(``qa.answer.sentence_model``, fitted on the development sets, docs/answers.md).
 
 - a fact question leads with its most probable sentence, then adds close
   runners-up within a short length budget;

@@ -1,6 +1,6 @@
 """Fit ``qa/data/answer_model.json`` from development question sets.
 
-usage: python -m qa.answer_fit --set INDEX=QUESTIONS.jsonl[:none] [--set ...] [--out FILE]
+usage: python -m qa.answer.fit --set INDEX=QUESTIONS.jsonl[:none] [--set ...] [--out FILE]
 
 Each ``--set`` answers a question file against an index. Questions of kind
 ``none`` (or every question of a set marked ``:none``, e.g. another corpus's
@@ -39,7 +39,7 @@ class Example:
     set_name: str
     qid: str
     answerable: bool
-    cands: object  # qa.answer_signals.Candidates
+    cands: object  # qa.answer.signals.Candidates
     labels: np.ndarray  # 1 where the sentence holds an evidence string
 
 
@@ -99,13 +99,13 @@ def fit(examples: list[Example], sources: list[str]) -> AnswerModel:
         "sources": sources,
         "sentence_rows": int(len(y)), "sentence_positives": int(y.sum()),
         "threshold_balanced_accuracy": round(max(balanced), 4),
-        "command": "python -m qa.answer_fit " + " ".join(f"--set {s}" for s in sources),
+        "command": "python -m qa.answer.fit " + " ".join(f"--set {s}" for s in sources),
     }
     return AnswerModel(sentence, found, fitted_on)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.answer_fit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m qa.answer.fit", description=__doc__.splitlines()[0])
     parser.add_argument("--set", action="append", required=True, metavar="INDEX=QUESTIONS[:none]")
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     args = parser.parse_args(argv)

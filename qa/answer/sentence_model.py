@@ -1,4 +1,4 @@
-"""Two small logistic models over ``qa.answer_signals``, fitted with numpy.
+"""Two small logistic models over ``qa.answer.signals``, fitted with numpy.
 
 - the sentence model: probability that a retrieved sentence holds the answer;
 - the found model: probability that the question is answered by the reports
@@ -6,7 +6,7 @@
 
 Their parameters live in ``qa/data/answer_model.json``, a reviewed file that
 records which question sets and indexes they were fitted on
-(``python -m qa.answer_fit``, docs/answers.md).
+(``python -m qa.answer.fit``, docs/answers.md).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ the question so one scale fits every question:
 - the retrieval rank of its passage;
 - for a number question (多少/几/how many), whether it holds a number with a unit.
 
-``qa.answer_model`` turns them into probabilities with a small logistic model.
+``qa.answer.sentence_model`` turns them into probabilities with a small logistic model.
 """
 
 from __future__ import annotations

@@ -58,8 +58,11 @@ class Filter:
 class Index(Protocol):
     dim: int
 
-    def add(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Store chunks (ids must be new) with one normalised vector each."""
+    def add(self, chunks: list[Chunk], vectors: np.ndarray, *,
+            sentence_vectors: list[np.ndarray] | None = None) -> None:
+        """Store chunks (ids must be new) with one normalised vector each and,
+        when given, one matrix of sentence vectors per chunk (the build passes
+        them; ``sentence_similarities`` reads them)."""
 
     def delete(self, doc_ids: Iterable[str]) -> int:
         """Remove every chunk of these documents; returns how many went."""
