@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import inspect
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
