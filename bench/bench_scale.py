@@ -36,6 +36,10 @@ from qa.index.local import LocalIndex  # noqa: E402
 from qa.index.passages import probe_phrases
 from qa.index.protocol import Filter  # noqa: E402
 from qa.search.query import normalize_query  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+#: the fusion arguments the Searcher hands the index (Settings' defaults)
+FUSION = {"dense_weight": Settings().dense_weight, "rrf_k": Settings().rrf_k}
 
 
 def dev_questions() -> list[str]:
@@ -63,7 +67,7 @@ def sweep_nprobe(index: LocalIndex, qvecs: np.ndarray, truth: np.ndarray, pairs:
         seconds = []
         for q, v in pairs:
             start = time.perf_counter()
-            index.search(q, v, depth, "hybrid")
+            index.search(q, v, depth, "hybrid", None, **FUSION)
             seconds.append(time.perf_counter() - start)
         rows.append({"nprobe": nprobe, "calibrated": nprobe == calibrated,
                      "recall_at_10": dense_recall(index, qvecs, truth), "hybrid_latency": percentiles(seconds)})
@@ -116,18 +120,18 @@ def run_size(synth: Synth, n: int, queries: list[str], qvecs: np.ndarray, k: int
         result["nprobe_sweep"] = sweep_nprobe(index, qvecs, truth, pairs, depth)
     for mode in ("bm25", "dense", "hybrid"):
         for q, v in pairs[:5]:
-            index.search(q, v, depth, mode)
+            index.search(q, v, depth, mode, None, **FUSION)
         seconds = []
         for q, v in pairs:
             start = time.perf_counter()
-            index.search(q, v, depth, mode)
+            index.search(q, v, depth, mode, None, **FUSION)
             seconds.append(time.perf_counter() - start)
         result[f"{mode}_latency"] = percentiles(seconds)
     year = Filter(year=2015)
     seconds = []
     for q, v in pairs[:50]:
         start = time.perf_counter()
-        index.search(q, v, depth, "hybrid", where=year)
+        index.search(q, v, depth, "hybrid", year, **FUSION)
         seconds.append(time.perf_counter() - start)
     result["hybrid_filtered_latency"] = percentiles(seconds)
 
@@ -153,7 +157,7 @@ def run_size(synth: Synth, n: int, queries: list[str], qvecs: np.ndarray, k: int
             seconds = []
             for q, v in pairs:
                 start = time.perf_counter()
-                loaded.search(q, v, depth, "hybrid")
+                loaded.search(q, v, depth, "hybrid", None, **FUSION)
                 seconds.append(time.perf_counter() - start)
             result["hybrid_latency_after_load"] = percentiles(seconds)
             result["rss_after_queries_mb"] = round(rss_mb() - before, 1)
