@@ -18,6 +18,7 @@ by ``tests/test_docs_check.py``.
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -45,7 +46,8 @@ def tables(lines: list[str]) -> list[list[str]]:
     return found
 
 
-def problems(root: Path = ROOT) -> list[str]:
+def problems(root: Path = ROOT, write: bool = False) -> list[str]:
+    """What differs; with ``write``, each differing table is copied again from its results file."""
     found, cited = [], 0
     for pattern in DOCS:
         for doc in sorted(root.glob(pattern)):
@@ -65,15 +67,23 @@ def problems(root: Path = ROOT) -> list[str]:
                 held = tables(source.read_text(encoding="utf-8").splitlines())
                 if not 1 <= number <= len(held):
                     found.append(f"{where}: cites table {number} of {name}, which holds {len(held)}")
-                elif table_after(lines, i + 1) != held[number - 1]:
-                    found.append(f"{where}: the table differs from {cite} (copy it again from there)")
+                elif (shown := table_after(lines, i + 1)) != held[number - 1]:
+                    if write:
+                        lines[i + 1:i + 1 + len(shown)] = held[number - 1]
+                        doc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                        print(f"{where}: copied again from {cite}", file=sys.stderr)
+                    else:
+                        found.append(f"{where}: the table differs from {cite} (copy it again from there: "
+                                     f"python bench/docs_check.py --write)")
     if not cited:
         found.append("no table cites a results file (<!-- results: … -->)")
     return found
 
 
-def main() -> int:
-    issues = problems()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Tables in README/docs that cite a results file must equal it.")
+    parser.add_argument("--write", action="store_true", help="copy every differing table again from its results file")
+    issues = problems(write=parser.parse_args(argv).write)
     for issue in issues:
         print(issue, file=sys.stderr)
     print("docs-check: " + ("ok" if not issues else f"{len(issues)} problem(s)"))
