@@ -245,15 +245,15 @@ class Assistant:
         citations: list[Citation] = []
         lines: list[str] = []
         for group in kept:
-            label = "，".join(x for x in (f"{group.year}年" if group.year else None, group.region) if x)
-            lines.append(f"《{group.title}》" + (f"（{label}）" if label else "") + "：")
             chosen: list[Span] = []
-            for span in group.spans:
-                if len(chosen) == 2 or sum(len(c.text) for c in chosen) + len(span.text) > GROUP_BUDGET:
+            for span in group.spans:  # the best one always: a report's statement may be longer than the budget
+                if len(chosen) == 2 or (chosen and sum(len(c.text) for c in chosen) + len(span.text) > GROUP_BUDGET):
                     break
                 if span.prob < 0.5 * group.score or _near_duplicate(span.text, chosen):
                     continue
                 chosen.append(span)
+            label = "，".join(x for x in (f"{group.year}年" if group.year else None, group.region) if x)
+            lines.append(f"《{group.title}》" + (f"（{label}）" if label else "") + "：")
             for span in chosen:
                 n = len(citations) + 1
                 citations.append(Citation.of_sentence(n, span.chunk, span.start, span.end, span.text))

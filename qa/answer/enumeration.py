@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from qa.answer.frame import topic_terms
 from qa.answer.signals import Candidates, Span
 from qa.models import Chunk
 from qa.text.ngrams import bigrams, coverage
@@ -156,11 +157,24 @@ def best_enumeration(chunks: list[tuple[Chunk, int]], terms: set[str], min_items
 
 def question_enumeration(cands: Candidates) -> Enumeration | None:
     """For a list question, the best enumeration among the top three
-    passages of its candidates; None for any other question."""
+    passages of its candidates, if it is about the question's topic (``cands.spans``
+    ranked by probability); None for any other question."""
     if not LIST_QUESTION.search(cands.question):
         return None
     chunks = {s.chunk.chunk_id: (s.chunk, s.rank) for s in cands.spans if s.rank <= 3}
-    return best_enumeration(sorted(chunks.values(), key=lambda c: c[1]), cands.terms)
+    listed = best_enumeration(sorted(chunks.values(), key=lambda c: c[1]), cands.terms)
+    return listed if listed is not None and on_topic(listed, cands) else None
+
+
+def on_topic(enum: Enumeration, cands: Candidates) -> bool:
+    """Whether the enumeration speaks of the question's topic about as much as
+    the most probable sentences do: a list that shares only the question's
+    frame ("我们将在以下两方面采取措施：" for 学校安全 …采取了哪些措施) is not its answer."""
+    topic = topic_terms(cands.question)
+    if not topic or not cands.spans:
+        return True
+    text = (enum.intro.text if enum.intro else "") + "".join(item.text for item in enum.items)
+    return coverage(topic, text) >= 0.8 * max(coverage(topic, s.text) for s in cands.spans[:3])
 
 
 def numbered_item(cands: Candidates, n: int, documents: set[str] | None = None) -> Span | None:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qa.answer.frame import topics
 from qa.text.numbers import CN_TEN, cn_to_int
 
 _ASKS_WHICH = (r"(?:什么|啥|是什么|是啥|是哪个|是哪一?[条项个点件]|指什么|讲的?什么|讲的?啥|说的?什么|说的?啥|的?内容|"
@@ -59,12 +60,6 @@ _NOUNS = ("工程|项目|工作|学校|措施|政策|活动|计划|经费|资金
 _DEMONSTRATIVE = r"(?:上面|前面|刚才)?(?:说|讲|提)?的?(?:这|那|该|此)(?:个|项|些|所|笔|次|场|份|位|名)?"
 _REFERENCE = re.compile(rf"{_DEMONSTRATIVE}(?P<known>{_NOUNS})|{_DEMONSTRATIVE}(?P<open>[\u4e00-\u9fff]{{2,4}})|"
                         rf"它们|它(?!山)|其(?=[^他中余实次])|(?:他|她)们?")
-#: what frames a question's topic without being it: place and time words, the ask, common verbs, function words
-_FRAME = re.compile(r"这个(?:县|市|区|镇)|本(?:县|市|区)|全(?:县|市|区|省|国)|县里|市里|该(?:县|市|区)|今年|去年|"
-                    r"上半年|下半年|采取了?|有哪些|哪几[所个项条]?|哪些|哪个|哪所|哪天|哪年|什么|如何|怎样|怎么样|怎么|"
-                    r"多少|是否|有没有|是个|东西|怎么回事|回事|意思|哪儿|哪里|主要|具体|措施|举措|做法|情况|进展|要求|目标|内容|结果|成效|原因|"
-                    r"开展|推进|进行|落实|加强|提升|提高|完善|做好|抓好|搞好|实施|促进|发展|建设|提出|提到|搞|发放?|给|"
-                    r"里|在|方面|有|是|的|了|吗|呢|和|与|及|对|把|将|都|也|还|又|[？?，,。！!、：:；;\s]")
 #: the frame a switched topic may carry itself ("在学校安全方面" -> 学校安全)
 _TOPIC_FRAME = re.compile(r"^(?:在|对于?|关于)|(?:方面|那边|那块|这边|这块|上|的情况|情况|工作)$")
 #: designators a switch swaps for one of their own kind: a year, one of several reports (篇一 … 篇十四),
@@ -90,15 +85,6 @@ class Turn:
     def resolved(self) -> bool:
         """Whether the question was read against the previous one."""
         return self.previous is not None
-
-
-def topics(question: str) -> list[str]:
-    """The runs of a question that are not its frame (place, time, ask): its topics.
-
-    >>> topics("城区学校的教师交流措施有哪些？")
-    ['城区学校', '教师交流']
-    """
-    return [run for run in _FRAME.split(question) if len(run) >= 2]
 
 
 def _core(topic: str) -> str:
