@@ -26,8 +26,12 @@ def test_an_edited_figure_is_caught(tmp_path):
     edited = readme.replace(row, row.replace(figure, "0.999"), 1)
     assert edited != readme
     (tmp_path / "README.md").write_text(edited, encoding="utf-8")
-    assert problems(tmp_path) == ["README.md:%d: the table differs from bench/results/retrieval.md (copy it again from there)"
-                                  % (edited.splitlines().index("<!-- results: bench/results/retrieval.md -->") + 1)]
+    line = edited.splitlines().index("<!-- results: bench/results/retrieval.md -->") + 1
+    assert problems(tmp_path) == [f"README.md:{line}: the table differs from bench/results/retrieval.md "
+                                  "(copy it again from there: python bench/docs_check.py --write)"]
+    # --write copies the table again, and nothing else changes
+    assert problems(tmp_path, write=True) == [] and problems(tmp_path) == []
+    assert (tmp_path / "README.md").read_text(encoding="utf-8") == readme
 
 
 def _doc_citing(tmp_path, marker: str, table: list[str]) -> list[str]:
@@ -44,7 +48,8 @@ def test_a_numbered_table_after_a_facts_line_is_checked(tmp_path):
     assert _doc_citing(tmp_path, "<!-- results: bench/results/run.md -->", first) == []
     assert _doc_citing(tmp_path, "<!-- results: bench/results/run.md#2 -->", second) == []
     assert _doc_citing(tmp_path, "<!-- results: bench/results/run.md#2 -->", ["| c |", "|---|", "| 3.6 |"]) == [
-        "docs/x.md:3: the table differs from bench/results/run.md#2 (copy it again from there)"]
+        "docs/x.md:3: the table differs from bench/results/run.md#2 "
+        "(copy it again from there: python bench/docs_check.py --write)"]
     assert _doc_citing(tmp_path, "<!-- results: bench/results/run.md#3 -->", second) == [
         "docs/x.md:3: cites table 3 of bench/results/run.md, which holds 2"]
     assert _doc_citing(tmp_path, "<!-- results: bench/results/gone.md -->", second) == [
