@@ -16,9 +16,9 @@
   from unanswerable ones: ROC AUC and the best balanced accuracy (with its
   threshold); next to it the same for today's ``found`` probability.
 
-Today's model was fitted on every set, fold 1 included, so its figures are in
-sample and the reader's are not (docs/answers.md says what the cross-fitted
-comparison gave).
+Today's model was fitted on every set but colloquial2, fold 1 included, so
+its figures are in sample there and the reader's are not (docs/answers.md says
+what a cross-fitted comparison gave).
 
     python -m qa.evaluation.reader READER_DIR --ncp-index DIR [--seeds-index DIR] [--json OUT]
 """
