@@ -1,13 +1,14 @@
 # Two entry points: `make run` (install, build the index if needed, serve the app)
 # and `make test` (install, system packages for the browser tests, run the suite;
 # it writes nothing into the checkout). `make screenshots` refreshes docs/screenshots/;
-# `make figures` regenerates the quality results in bench/results/ from today's code.
+# `make figures` regenerates the quality results in bench/results/ from today's code;
+# `make reader` trains and measures the reader of issue 24, which the app does not use.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test screenshots install sysdeps build serve figures figures-in-repo docs-check
+.PHONY: run test screenshots install sysdeps build serve figures figures-in-repo docs-check reader
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -66,3 +67,22 @@ figures: install
 # after `make test`, and `git status` then shows any committed figure today's code no longer gives.
 figures-in-repo: install
 	HF_HUB_OFFLINE=1 $(PY) bench/figures.py --in-repo --no-run-facts
+
+# The reader of issue 24 (docs/answers.md, "A reader model"; not used by the app), trained with the
+# arguments of the committed run (bench/results/reader/), then measured on what it was not trained on.
+# Needs the team data beside the checkout, where qa/reader/data.py's SHARED_EVAL says (its rc/ and ncp/;
+# `make reader SHARED_EVAL=DIR` for another place). Writes only under index/ (git-ignored): the seed
+# index (make build), the NCP index, the reader and its figures. Training takes about 50 min on 2 cores.
+SHARED_EVAL = $(shell $(PY) -c "from qa.reader.data import SHARED_EVAL; print(SHARED_EVAL)")
+READER := index/reader
+NCP_INDEX := index/ncp
+reader: build
+	@echo "==> reader 1/3: the NCP index in $(NCP_INDEX)"
+	HF_HUB_OFFLINE=1 $(PY) -m qa build --corpus $(SHARED_EVAL)/ncp/corpus --index $(NCP_INDEX)
+	@echo "==> reader 2/3: train into $(READER)"
+	HF_HUB_OFFLINE=1 $(PY) -m qa.reader.train --out $(READER) --shared $(SHARED_EVAL) --layers 4 --head mlp \
+		--epochs 1.0 --batch-pairs 32 --lr 5e-5 --head-lr 5e-4 --weight-decay 0.01 --warmup 0.06 --listwise 0 \
+		--policy-repeat 3 --policy-weight 1.0 --budgets 40,32,80,24 --seed 1234 --threads auto --precision auto
+	@echo "==> reader 3/3: held-out figures into $(READER)/held_out.json"
+	HF_HUB_OFFLINE=1 $(PY) -m qa.evaluation.reader $(READER) --shared $(SHARED_EVAL) --seeds-index index \
+		--ncp-index $(NCP_INDEX) --json $(READER)/held_out.json

@@ -21,7 +21,6 @@ still answered, so a set left out of the fit is measured out of sample.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import statistics
 import sys
 from dataclasses import replace
@@ -37,14 +36,10 @@ from qa.answer.assistant import Assistant  # noqa: E402
 from qa.answer.fit import collect, fit  # noqa: E402
 from qa.evaluation.relevance import is_relevant  # noqa: E402
 from qa.text.fold import evidence_form as norm  # noqa: E402
-from qa.questions import read_questions  # noqa: E402
+from qa.questions import fold, read_questions  # noqa: E402
 from qa.answer import sentence_scorer  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
-
-
-def half(qid: str) -> int:
-    return int(hashlib.md5(str(qid).encode()).hexdigest(), 16) % 2
 
 
 def stem(spec: str) -> str:
@@ -64,7 +59,7 @@ def main() -> None:
     assistants: dict[str, Assistant] = {}
     tally: dict[str, dict] = {}
     for held_out in (0, 1):
-        train = [e for spec, ex in examples.items() if stem(spec) in fit_on for e in ex if half(e.qid) != held_out]
+        train = [e for spec, ex in examples.items() if stem(spec) in fit_on for e in ex if fold(e.qid) != held_out]
         model = fit(train, sorted(fit_on))
         for spec in args.set:
             index, _, rest = spec.partition("=")
@@ -77,7 +72,7 @@ def main() -> None:
             t = tally.setdefault(stem(spec), {"answered": [0, 0], "declined": [0, 0], "lengths": [],
                                               "retrieval": [0, 0.0, 0]})
             for q in read_questions(Path(path), need_relevance=False)[0]:
-                if half(q.id) != held_out:
+                if fold(q.id) != held_out:
                     continue
                 answer = assistant.ask(q.question)
                 if flag == "none" or q.kind == "none":

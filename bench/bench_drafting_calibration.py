@@ -44,6 +44,7 @@ from common import machine, md_table, write_results  # noqa: E402
 
 from qa.drafting import DraftFinder, precedent_filter  # noqa: E402
 from qa.drafting.finder import DENSE_CANDIDATES, background, word_coverage  # noqa: E402
+from qa.evaluation.metrics import auc  # noqa: E402
 from qa.text.tokenize import tokenize  # noqa: E402
 from qa.search.searcher import Searcher  # noqa: E402
 from qa.settings import Settings  # noqa: E402
@@ -51,14 +52,6 @@ from qa.settings import Settings  # noqa: E402
 LABELS = ROOT / "tests" / "data" / "drafting" / "relevance_pairs.jsonl"
 SEED_003 = "003_23cd2b7cd9c0da57.txt"
 FEATURES = ("cosine", "z", "percentile", "margin", "coverage")
-
-
-def auc(scores: list[float], positive: list[bool]) -> float:
-    """ROC AUC by ranks (ties count half)."""
-    pos = [s for s, p in zip(scores, positive) if p]
-    neg = [s for s, p in zip(scores, positive) if not p]
-    wins = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg)
-    return wins / (len(pos) * len(neg))
 
 
 def features(finder: DraftFinder, pairs: list[dict]) -> list[dict]:

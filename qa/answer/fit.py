@@ -27,7 +27,7 @@ from qa.answer.sentence_model import MODEL_FILE, AnswerModel, Logistic
 from qa.answer.signals import QUESTION_FEATURES, SENTENCE_FEATURES, candidates, question_features
 from qa.questions import read_questions
 from qa.settings import Settings
-from qa.text.fold import squash
+from qa.text.fold import holds_evidence
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +41,6 @@ class Example:
     answerable: bool
     cands: object  # qa.answer.signals.Candidates
     labels: np.ndarray  # 1 where the sentence holds an evidence string
-
-
-def holds_evidence(sentence: str, evidence: list[str]) -> bool:
-    s = squash(sentence)
-    return any(squash(e) in s or (len(s) >= 12 and s in squash(e)) for e in evidence)
 
 
 def collect(spec: str, top_k: int = 6) -> list[Example]:

@@ -22,6 +22,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+import numpy as np
+
 from qa.evaluation.relevance import NO_RELEVANT, _as_dict, build_qrels, to_run
 from qa.questions import Question
 
@@ -83,6 +85,21 @@ def _ranx_per_query(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, f
         evaluate(Qrels.from_dict(qrels), ranx_run, list(RANX_METRICS.values()), return_mean=False)
     per_query = ranx_run.scores
     return {ours: {qid: float(v) for qid, v in per_query[theirs].items()} for ours, theirs in RANX_METRICS.items()}
+
+
+def auc(scores: Sequence[float], positive: Sequence[bool]) -> float | None:
+    """ROC AUC: the chance that a positive outscores a negative, ties
+    counting half (every pair compared: the sets here are small); None
+    unless there are both.
+
+    >>> auc([0.9, 0.4, 0.4, 0.1], [True, True, False, False])
+    0.875
+    """
+    s, y = np.asarray(scores, dtype=float), np.asarray(positive, dtype=bool)
+    pos, neg = s[y][:, None], s[~y][None, :]
+    if not pos.size or not neg.size:
+        return None
+    return float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
 
 
 def _mean(values: list[float]) -> float:

@@ -8,7 +8,6 @@ here and handed from search to the answer layer with the hits.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -18,7 +17,7 @@ import numpy as np
 from qa.models import Chunk, Hit
 from qa.text.fold import match_form, word_chars
 from qa.text.ngrams import pairs
-from qa.text.sentences import sentence_spans
+from qa.text.sentences import candidate_spans
 
 
 @dataclass
@@ -57,17 +56,10 @@ class Span:
 
 
 def candidate_sentences(chunk: Chunk) -> list[tuple[int, Span]]:
-    """(position among the chunk's stored sentence vectors, sentence span);
-    whitespace trimmed, scraps without four word characters skipped."""
-    out = []
-    for i, (a, b) in enumerate(sentence_spans(chunk.text, 0, len(chunk.text))):
-        raw = chunk.text[a:b]
-        text = raw.strip()
-        if len(re.sub(r"\W", "", text)) < 4:
-            continue
-        offset = a + raw.index(text)
-        out.append((i, Span(chunk, chunk.start + offset, chunk.start + offset + len(text), text)))
-    return out
+    """(position among the chunk's stored sentence vectors, sentence span)
+    of each of its ``candidate_spans`` (trimmed, scraps skipped)."""
+    return [(i, Span(chunk, chunk.start + a, chunk.start + b, chunk.text[a:b]))
+            for i, a, b in candidate_spans(chunk.text)]
 
 
 #: encodes passages (``Embedder.encode_documents``) for an index that keeps no sentence vectors

@@ -14,6 +14,9 @@ produces:
 - ``match_form``: ``normalize_text`` lower-cased (the answer signals' form);
 - ``word_chars`` / ``letters``: only the characters of words;
 - ``fold_chars``: word characters folded one by one, with their offsets;
+- ``squash`` / ``holds_evidence``: ``match_form`` without whitespace, and
+  whether a sentence states an evidence string in that form (the label of
+  the sentence model's and the reader's training sentences);
 - ``evidence_form``: the official scorer's normalisation (``score.py``).
 
 >>> fold_width("（一）加强，落实：")
@@ -112,6 +115,21 @@ def letters(text: str) -> str:
 def squash(text: str) -> str:
     """``match_form`` without whitespace: how evidence strings meet sentences."""
     return re.sub(r"\s+", "", match_form(text))
+
+
+def holds_evidence(sentence: str, evidence: list[str]) -> bool:
+    """Whether a sentence states one of a question's evidence strings (or,
+    12 characters or more, is itself part of one): how the sentence model
+    (``qa.answer.fit``) and the reader (``qa.reader``) label their training
+    sentences, and how their held-out figures count a hit.
+
+    >>> holds_evidence("全年培训教师3000人次。", ["培训教师3000人次"])
+    True
+    >>> holds_evidence("全县共有中小学教师3200人，全年培训教师。", ["培训教师3000人次"])
+    False
+    """
+    s = squash(sentence)
+    return any(squash(e) in s or (len(s) >= 12 and s in squash(e)) for e in evidence)
 
 
 def fold_chars(text: str) -> tuple[str, list[int]]:

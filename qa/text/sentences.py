@@ -17,6 +17,7 @@ import re
 PARAGRAPH_END = "。!?;:…”’」』)》.\"'"
 _SENTENCE_END = re.compile(r"[。!?;！？；]+[”’」』\"']*|\n")
 _CLAUSE_END = re.compile(r"[,、:，：]")
+_NOT_WORD = re.compile(r"\W")
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -29,6 +30,28 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if cursor < end:
         spans.append((cursor, end))
     return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def candidate_spans(text: str) -> list[tuple[int, int, int]]:
+    """(position among ``sentence_spans``, start, end) of the sentences a
+    passage offers as answers: whitespace trimmed, scraps of fewer than four
+    word characters skipped. One rule for the answer layer's candidates
+    (``qa.search.sentences``) and the reader's (``qa.reader``), so the reader
+    is trained and measured on the sentences the pipeline reads.
+
+    >>> text = "全县新建学校3所。 好。\\n 新招聘教师120名。"
+    >>> [(i, text[a:b]) for i, a, b in candidate_spans(text)]
+    [(0, '全县新建学校3所。'), (2, '新招聘教师120名。')]
+    """
+    out = []
+    for i, (a, b) in enumerate(sentence_spans(text, 0, len(text))):
+        raw = text[a:b]
+        trimmed = raw.strip()
+        if len(_NOT_WORD.sub("", trimmed)) < 4:
+            continue
+        start = a + raw.index(trimmed)
+        out.append((i, start, start + len(trimmed)))
+    return out
 
 
 def split_long(text: str, a: int, b: int, limit: int) -> list[tuple[int, int]]:
