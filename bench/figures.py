@@ -84,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                 if s.corpus not in chunks:
                     chunks[s.corpus] = quality.corpus_chunks(quality.CORPORA[s.corpus], args.work / "runs")
                 measured[s.name] = quality.answer_figures(s, indexes[s.corpus], work, chunks[s.corpus])
+            elif name in quality.MULTI:
+                measured[s.name] = quality.multi_figures(s, indexes[s.corpus], work)
             else:
                 measured[s.name] = quality.drafting_figures(s, indexes[s.corpus])
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "qa", "app.py", "bench"], cwd=ROOT,

@@ -66,6 +66,7 @@ CORPORA = {c.name: c for c in (
     Corpus("seeds", "corpus"),
     Corpus("ncp-sample", "tests/data/ncp_sample/corpus"),
     Corpus("gov-asked", "tests/data/gov_asked"),
+    Corpus("gov8", "tests/data/gov_reports"),
     Corpus("ncp", "../shared/eval/ncp/corpus"),
     Corpus("gov72", "../shared/corpus-extra"),
 )}
@@ -96,6 +97,7 @@ NCP_SAMPLE = "tests/data/ncp_sample/dev_questions.jsonl"
 GOV_ASKED = "tests/data/gov_asked_questions.jsonl"
 NCP_DEV = "../shared/eval/ncp/dev_questions.jsonl"
 GOV = "tests/data/gov_questions.jsonl"
+CONV, CONV2 = "tests/data/conversations.jsonl", "tests/data/conversations2.jsonl"
 
 #: results file -> the retrieval sets it holds, in table order
 RETRIEVAL = {
@@ -128,6 +130,21 @@ ANSWERS = {
         QSet("ncp-dev", "ncp", (NCP_DEV,)),
         QSet("gov", "gov72", (GOV,)),
     ),
+    # docs/answers.md: the second turn of two-turn conversations (``history`` = the first question)
+    "answers-conversations": (
+        QSet("conversations", "seeds", (CONV,)),
+        QSet("conversations2", "seeds", (CONV2,)),
+    ),
+}
+
+#: results file -> the sets of questions about several reports (``documents``: the reports an answer must cite)
+MULTI = {
+    "answers-multi": (
+        QSet("multi-seeds", "seeds", ("tests/data/multi_seeds.jsonl",)),
+        QSet("multi2-seeds", "seeds", ("tests/data/multi2_seeds.jsonl",)),
+        QSet("multi-gov", "gov8", ("tests/data/multi_gov.jsonl",)),
+        QSet("multi2-gov", "gov8", ("tests/data/multi2_gov.jsonl",)),
+    ),
 }
 
 
@@ -152,7 +169,7 @@ DRAFTING = {
     ),
 }
 
-ALL = {**RETRIEVAL, **ANSWERS, **DRAFTING}
+ALL = {**RETRIEVAL, **ANSWERS, **MULTI, **DRAFTING}
 
 
 # --------------------------------------------------------------------------- running the commands
@@ -242,6 +259,22 @@ def answer_figures(qset: QSet, index: Path, work: Path, chunks: Path | None = No
             "scorer_output": output}
 
 
+def multi_figures(qset: QSet, index: Path, work: Path) -> dict[str, Any]:
+    """Answers to questions about several reports, scored by ``qa eval
+    --answers --json`` (the official scorer knows no ``documents``): the
+    share of the reports each question needs that its answer cites, and the
+    answers that hold an evidence string."""
+    questions = questions_file(qset, work)
+    run = run_cli(["eval", str(questions), "--answers", "--index", str(index), "--json"],
+                  work / f"multi-{qset.name}.json")
+    total = next(r for r in json.loads(run.read_text(encoding="utf-8"))["by_kind"] if r["kind"] == "all")
+    documents = sum(len(set(json.loads(line)["documents"])) for line in questions.read_text(encoding="utf-8").splitlines())
+    return {"corpus": CORPORA[qset.corpus].path, "questions": list(qset.questions), "n": total["questions"],
+            "documents": documents, "document_recall": total["document_recall"],
+            "answered_with_evidence": total["answered_with_evidence"], "exact_citations": total["exact_citations"],
+            "median_chars": total["median_answer_chars"]}
+
+
 def corpus_chunks(corpus: Corpus, work: Path) -> Path:
     return run_cli(["chunks", "--corpus", str(corpus.folder), "--json"], work / f"chunks-{corpus.name}.jsonl")
 
@@ -306,6 +339,13 @@ def table(name: str, data: dict[str, Any]) -> str:
                         f"{show(e['declined'])} | {e['exact_citations']}/{e['citations']} | "
                         f"{'–' if e['median_chars'] is None else e['median_chars']} |")
         return "\n".join(rows)
+    if name in MULTI:
+        rows = ["| set | questions | reports needed | reports cited (recall) | answered with evidence | "
+                "exact citations | median chars |", "|---|---|---|---|---|---|---|"]
+        for set_name, e in sets.items():
+            rows.append(f"| {set_name} | {e['n']} | {e['documents']} | {e['document_recall']:.3f} | "
+                        f"{e['answered_with_evidence']:.3f} | {e['exact_citations']:.3f} | {e['median_chars']} |")
+        return "\n".join(rows)
     rows = ["| corpus | draft year | index years | sentences | reused (label) | top-3 hit | mark precision | "
             "mark recall |", "|---|---|---|---|---|---|---|---|"]
     for set_name, entry in sets.items():
@@ -343,6 +383,10 @@ DESCRIPTION = {
                       "government-report questions over all 72 reports; measured as README's table",
     "answers-current": "qa ask --batch --json scored by score_answers.py --chunks (qa chunks --json); "
                        "unanswerable files asked as kind none",
+    "answers-conversations": "the second turn of two-turn conversations (history = the first question): "
+                             "qa ask --batch --json scored by score_answers.py --chunks (qa chunks --json)",
+    "answers-multi": "questions about several reports: qa eval --answers --json (document recall: the reports "
+                     "a question needs that its answer cites)",
     "drafting-current": "DraftFinder on a report against the earlier reports of its index "
                         "(Filter(before_year)), labelled by bench_drafting.py's 6-gram labeler at 0.5",
 }

@@ -231,6 +231,12 @@ def gov_asked_index(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def gov_reports_index(tmp_path_factory):
+    """(settings, report): the 8 government reports of ``tests/data/gov_reports`` (the multi-report questions)."""
+    return _build_copy(tmp_path_factory, "gov8", DATA / "gov_reports")
+
+
+@pytest.fixture(scope="session")
 def searcher(built_index):
     from qa.answer import sentence_scorer
     from qa.search.searcher import Searcher

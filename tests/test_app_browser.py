@@ -120,6 +120,37 @@ def test_chat_answers_with_citations_and_highlighted_source(app_page, shots):
     page.screenshot(path=str(shots / "chat.png"), full_page=True)
 
 
+def test_a_follow_up_that_switches_topic_keeps_the_ask(app_page):
+    """Issue 26: "那在学校安全方面呢？" after a teacher-exchange question is read as
+    the same ask on the new topic, says so under the answer, and is answered
+    with school-safety statements, not the previous topic's."""
+    page = app_page
+    _ask(page, "这个县在教师交流方面采取了哪些措施？")
+    assert "交流" in page.locator("#chatbot .message").last.inner_text()
+    _ask(page, "那在学校安全方面呢？")
+    answer = page.locator("#chatbot .message").last.inner_text()
+    assert "按“这个县在学校安全方面采取了哪些措施？”理解" in answer, answer
+    statements = [line for line in answer.splitlines() if re.search(r"\[\d+\]", line)]
+    assert statements and all("安全" in line for line in statements), statements
+    assert "交流" not in answer, answer
+
+
+def test_a_question_about_several_reports_is_answered_report_by_report(app_page):
+    """Issue 26: one group per report, each headed by its title and with its
+    own cited statements; every group that is shown has one."""
+    page = app_page
+    _ask(page, "篇一到篇十四这些安全工作总结里，哪些提到了防溺水？")
+    answer = page.locator("#chatbot .message").last.inner_text()
+    lines = [line.strip() for line in answer.splitlines() if line.strip()]
+    heads = [i for i, line in enumerate(lines) if line.startswith("《") and line.endswith("：")]
+    assert len(heads) >= 3, answer
+    for i, j in zip(heads, heads[1:] + [len(lines)]):
+        cited = [line for line in lines[i + 1:j] if re.search(r"\[\d+\]", line)]
+        assert cited, f"{lines[i]} has no statement of its own"
+    assert sum("防溺水" in line for line in lines) >= 3, answer
+    assert len(set(lines[i] for i in heads)) == len(heads)  # one group per report
+
+
 def _search(page, text: str, ready: str) -> None:
     _open_tab(page, "检索先例 Search")
     page.fill("#search-query textarea", text)

@@ -28,7 +28,8 @@ import quality  # noqa: E402
 from quality import Gate  # noqa: E402
 
 #: corpus of quality.CORPORA -> the session fixture holding its index
-INDEX_FIXTURES = {"seeds": "built_index", "ncp-sample": "ncp_sample_index", "gov-asked": "gov_asked_index"}
+INDEX_FIXTURES = {"seeds": "built_index", "ncp-sample": "ncp_sample_index", "gov-asked": "gov_asked_index",
+                  "gov8": "gov_reports_index"}
 
 
 def _in_repo(groups: dict) -> list[tuple[str, object]]:
@@ -60,6 +61,8 @@ def measure(request, tmp_path_factory):
             return quality.retrieval_figures(qset, index(qset.corpus), work / name, naive=False)
         if name in quality.ANSWERS:
             return quality.answer_figures(qset, index(qset.corpus), work / name, chunks(qset.corpus))
+        if name in quality.MULTI:
+            return quality.multi_figures(qset, index(qset.corpus), work / name)
         return quality.drafting_figures(qset, index(qset.corpus))
 
     return run
@@ -96,6 +99,20 @@ def test_answers_hold_their_committed_shares(measure, name, qset):
     assert exact(today) >= exact(committed), (
         f"{qset.name}: {today['exact_citations']}/{today['citations']} citations are exact spans today, "
         f"{committed['exact_citations']}/{committed['citations']} in bench/results/{name}.json")
+
+
+@pytest.mark.parametrize("name, qset", _in_repo(quality.MULTI), ids=lambda x: getattr(x, "name", x))
+def test_answers_about_several_reports_cite_the_reports_they_committed(measure, name, qset):
+    """Document recall (the reports a question needs that its answer cites)
+    and answers holding an evidence string; citations no less exact."""
+    committed = _committed(name, qset.name)
+    today = measure(name, qset)
+    assert (today["n"], today["documents"]) == (committed["n"], committed["documents"]), "the set changed"
+    _check([(Gate(name, qset.name, "document recall", committed["document_recall"], committed["documents"]),
+             today["document_recall"]),
+            (Gate(name, qset.name, "answered with evidence", committed["answered_with_evidence"], committed["n"]),
+             today["answered_with_evidence"])])
+    assert today["exact_citations"] >= committed["exact_citations"], (qset.name, today["exact_citations"])
 
 
 @pytest.mark.parametrize("name, dset", _in_repo(quality.DRAFTING), ids=lambda x: getattr(x, "name", x))
