@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from qa.answer.enumeration import Enumeration, list_match, numbered_item, question_enumeration
+from qa.answer.enumeration import Enumeration, inline_items, list_match, numbered_item, question_enumeration
 from qa.answer.followup import resolve
 from qa.answer.grouped import (GROUP_BUDGET, MAX_GROUPS, asks_many_reports, group_by_document, named_documents,
                                over_time, quoted_terms)
@@ -127,13 +127,20 @@ class Assistant:
         return answer
 
     def _nth_item(self, question: str, turn, top_k: int | None, max_statements: int) -> Answer | None:
-        """"二是什么？" after a list answer: that item of the previous answer."""
+        """"二是什么？" after a list answer: that item of the list the previous
+        question is answered with (an enumeration, or a sentence that lists
+        inline), else of the passages' best enumeration with so many items."""
         retrieval = self.searcher.retrieve(turn.question, top_k or 6)
         hits = retrieval.hits
-        cands = candidates(turn.question, hits, self.facts(turn.question, hits, retrieval.sentences),
-                           self.searcher.colloquial)
+        cands, listed, _ = self.judge(turn.question, hits, retrieval.sentences)
         named = set(named_documents(turn.question, (self.searcher.manifest or {}).get("documents", {})))
-        item = numbered_item(cands, turn.item, named)
+        item = listed.item(turn.item) if listed is not None else None
+        if item is None:
+            stated, found, _ = self.statements(turn.question, hits, sentences=retrieval.sentences)
+            inline = [items for span in stated if len(items := inline_items(span)) >= turn.item] if found else []
+            item = inline[0][turn.item - 1] if inline else None
+        if item is None or (named and item.chunk.doc_id not in named):
+            item = numbered_item(cands, turn.item, named)
         if item is None:
             return None
         return self._compose(question, [item], hits, bulleted=False)

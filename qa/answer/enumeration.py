@@ -187,6 +187,35 @@ def numbered_item(cands: Candidates, n: int, documents: set[str] | None = None) 
     return listed.item(n) if listed is not None else None
 
 
+#: a sentence that names how many items it lists, then lists them inline:
+#: "呈现四个管理效应:学校均衡发展,校长激情创业,教师幸福从教,学生健康成长。"
+_INLINE_LEAD = re.compile(rf"[{_CN}两几\d]+(?:个|项|条|大|方面)[^:：。；;]{{0,12}}[:：]")
+_INLINE_ITEM = re.compile(r"[^，,、；;。]+")
+
+
+def inline_items(span: Span) -> list[Span]:
+    """The items a sentence lists inline after "N个…：" (three at least, each
+    short), as exact spans; none for any other sentence.
+
+    >>> from qa.models import Chunk
+    >>> text = "呈现四个管理效应:学校均衡发展,校长激情创业,教师幸福从教,学生健康成长。"
+    >>> chunk = Chunk("c", "d", "t", "s.txt", [], text, 100, 100 + len(text))
+    >>> [s.text for s in inline_items(Span(chunk, 100, 100 + len(text), text))]
+    ['学校均衡发展', '校长激情创业', '教师幸福从教', '学生健康成长']
+    """
+    lead = _INLINE_LEAD.search(span.text)
+    if lead is None:
+        return []
+    items = []
+    for part in _INLINE_ITEM.finditer(span.text, lead.end()):
+        text = part.group().strip()
+        if not 2 <= len(text) <= 24:
+            return []
+        start = span.start + part.start() + part.group().index(text)
+        items.append(Span(span.chunk, start, start + len(text), text, span.rank))
+    return items if len(items) >= 3 else []
+
+
 def list_match(enum: Enumeration | None) -> float:
     """The found model's list signal: how well the enumeration matches."""
     return enum.score if enum is not None else 0.0
