@@ -102,12 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         lat[f"search_{mode}"] = timed(first_time(lambda q: searcher.search(q, 5, mode)), questions, r)
     lat["ask"] = timed(first_time(lambda q: assistant.ask(q)), questions, r)
     depth = max(settings.candidates, 15)
+    fusion = {"dense_weight": settings.dense_weight, "rrf_k": settings.rrf_k}  # what the Searcher hands the index
     for mode in ("bm25", "dense", "hybrid"):
-        lat[f"index_{mode}"] = timed(lambda q: index.search(q, vectors[q], depth, mode), texts, r)
+        lat[f"index_{mode}"] = timed(lambda q: index.search(q, vectors[q], depth, mode, None, **fusion), texts, r)
 
     def index_hybrid_rerank(q):
-        ranked = index.search(q, vectors[q], depth, "hybrid")
-        searcher.reranker.rerank(index, q, ranked, vectors[q])
+        ranked = index.search(q, vectors[q], depth, "hybrid", None, **fusion)
+        searcher.second_stage.rerank(settings, index, q, ranked, vectors[q], searcher.colloquial,
+                                     searcher.encode_passages)
     lat["index_hybrid_with_rerank"] = timed(index_hybrid_rerank, texts, r)
 
     # the baseline, built in this run from the same cleaned documents and model

@@ -152,7 +152,7 @@ def run_size(synth: Synth, n: int, queries: list[str], qvecs: np.ndarray, k: int
             result["rss_loaded_mb"] = round(rss_mb() - before, 1)
             result["memory_mapped"] = loaded.stats()["memory_mapped"]
             t = time.perf_counter()
-            loaded.search(*pairs[0], depth, "hybrid")  # touches the mapped BM25 matrix and inverted lists
+            loaded.search(*pairs[0], depth, "hybrid", None, **FUSION)  # touches the mapped BM25 matrix and inverted lists
             result["first_query_after_load_ms"] = round((time.perf_counter() - t) * 1000, 1)
             seconds = []
             for q, v in pairs:
