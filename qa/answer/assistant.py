@@ -37,7 +37,7 @@ from qa.answer.signals import Candidates, candidates, introduces, is_heading, qu
 from qa.index.protocol import Filter
 from qa.models import Answer, Citation, Hit
 from qa.search.query import normalize_query
-from qa.search.searcher import Searcher
+from qa.search.searcher import Retrieval, Searcher
 from qa.search.sentences import Span, sentence_facts
 from qa.settings import Settings
 from qa.text.fold import letters
@@ -103,8 +103,10 @@ class Assistant:
         raises ``qa.search.QueryError`` for a question with no words."""
         normalize_query(question)  # raises QueryError for empty input
         turn = resolve(question, history)
+        retrieval = None
         if turn.item is not None:
-            listed = self._nth_item(question, turn, top_k, max_statements)
+            retrieval = self.searcher.retrieve(turn.question, top_k or 6)
+            listed = self._nth_item(question, turn, retrieval)
             if listed is not None:
                 listed.resolved = f"{turn.question}（第{turn.item}项）"
                 return listed
@@ -113,7 +115,7 @@ class Assistant:
             if grouped is not None:
                 grouped.question, grouped.resolved = question, turn.question
                 return grouped
-        retrieval = self.searcher.retrieve(turn.question, top_k or 6)
+        retrieval = retrieval or self.searcher.retrieve(turn.question, top_k or 6)
         answer = None
         if mode == "llm" and self.settings.llm_base_url and self.settings.llm_model:
             from qa.answer.generation import generate_answer
@@ -126,17 +128,17 @@ class Assistant:
         answer.question, answer.resolved = question, turn.question
         return answer
 
-    def _nth_item(self, question: str, turn, top_k: int | None, max_statements: int) -> Answer | None:
+    def _nth_item(self, question: str, turn, retrieval: Retrieval) -> Answer | None:
         """"二是什么？" after a list answer: that item of the list the previous
         question is answered with (an enumeration, or a sentence that lists
         inline), else of the passages' best enumeration with so many items."""
-        retrieval = self.searcher.retrieve(turn.question, top_k or 6)
         hits = retrieval.hits
-        cands, listed, _ = self.judge(turn.question, hits, retrieval.sentences)
+        judged = self.judge(turn.question, hits, retrieval.sentences)
+        cands, listed, _ = judged
         named = set(named_documents(turn.question, (self.searcher.manifest or {}).get("documents", {})))
         item = listed.item(turn.item) if listed is not None else None
         if item is None:
-            stated, found, _ = self.statements(turn.question, hits, sentences=retrieval.sentences)
+            stated, found, _ = self._choose(*judged)
             inline = [items for span in stated if len(items := inline_items(span)) >= turn.item] if found else []
             item = inline[0][turn.item - 1] if inline else None
         if item is None or (named and item.chunk.doc_id not in named):
@@ -182,7 +184,11 @@ class Assistant:
                    sentences: dict[str, list[Span]] | None = None) -> tuple[list[Span], bool, bool]:
         """(spans to state, whether the reports answer it, whether it is a list
         answer). A list answer's introduction, if any, comes first with rank -1."""
-        cands, listed, p_found = self.judge(question, hits, sentences)
+        return self._choose(*self.judge(question, hits, sentences), max_statements)
+
+    def _choose(self, cands: Candidates, listed: Enumeration | None, p_found: float,
+                max_statements: int = 4) -> tuple[list[Span], bool, bool]:
+        """``statements`` from a question's judged candidates (``judge``)."""
         if p_found < self.model.found.threshold:
             return cands.spans[:1], False, False
         if listed is not None and listed.score >= cands.spans[0].coverage * 0.8:

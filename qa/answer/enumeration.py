@@ -16,9 +16,8 @@ from qa.answer.frame import topic_terms
 from qa.answer.signals import Candidates, Span
 from qa.models import Chunk
 from qa.text.ngrams import bigrams, coverage
-from qa.text.numbers import cn_to_int
+from qa.text.numbers import CN_TEN as _CN, cn_to_int
 
-_CN = "一二三四五六七八九十"
 LIST_QUESTION = re.compile(
     r"哪些|哪几|几项|几个方面|措施|举措|做法|办法|途径|what (measures|steps|actions)|which (measures|steps)|list", re.I)
 ITEM_MARKER = re.compile(

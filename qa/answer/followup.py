@@ -79,12 +79,6 @@ class Turn:
 
     question: str  # what to search and answer: the question as understood
     item: int | None = None  # the n-th item of the previous answer's list (1-based)
-    previous: str | None = None  # the question this one leans on
-
-    @property
-    def resolved(self) -> bool:
-        """Whether the question was read against the previous one."""
-        return self.previous is not None
 
 
 def _core(topic: str) -> str:
@@ -180,24 +174,24 @@ def resolve(question: str, history: list[str] | None) -> Turn:
         raw = ordinal.group("n") or ordinal.group("m")
         number = 1 if ordinal.group("first") else int(raw) if raw.isdigit() else cn_to_int(raw)
         if number:
-            return Turn(previous, item=number, previous=previous)
+            return Turn(previous, item=number)
     switch = _SWITCH.match(text)
     if switch and not _OWN_ASK.search(switch.group("topic")):
         swapped = _swap(previous, _core(switch.group("topic")))
         if swapped:
-            return Turn(swapped, previous=previous)
+            return Turn(swapped)
     if len(text) <= 30:
         dereferenced = _dereference(_place(text, previous) or text, previous) or _place(text, previous)
         if dereferenced:
-            return Turn(dereferenced, previous=previous)
+            return Turn(dereferenced)
     asking = _SWITCH_ASKING.match(text)
     if asking and re.search(r"多少|几", previous):
         swapped = _swap(previous, _core(asking.group("topic") or asking.group("short")))
         if swapped:
-            return Turn(swapped, previous=previous)
+            return Turn(swapped)
     carry = _CARRY_ON.match(text)
     if carry and len(text) <= 20:
         swapped = _swap(previous, _core(carry.group("topic")))
         if swapped:
-            return Turn(swapped, previous=previous)
+            return Turn(swapped)
     return Turn(text)

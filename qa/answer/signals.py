@@ -150,8 +150,9 @@ def candidates(question: str, hits: list[Hit], facts: dict[str, list[Span]],
             span.rank, span.coverage = hit.rank, share(terms, span.grams)
             # the bigrams of "heading sentence": both texts' and the one across the seam
             seam = {heading_chars[-1] + span.chars[0]} if heading_chars and span.chars else set()
-            context[id(span)] = (share(terms, heading_grams | span.grams | seam), intro)
-            if introduces(span):
+            leads_in = introduces(span)
+            context[id(span)] = (share(terms, heading_grams | span.grams | seam), intro, float(leads_in))
+            if leads_in:
                 intro = span.coverage
             spans.append(span)
     number_question = bool(NUMBER_QUESTION.search(question))
@@ -166,7 +167,7 @@ def candidates(question: str, hits: list[Hit], facts: dict[str, list[Span]],
             s.features = [s.sim, s.sim - top_sim, (s.sim - mean) / std, s.coverage, s.coverage - top_cov,
                           1.0 / s.rank, float(number_question and number),
                           float(number_question and not number), math.log(len(s.text)) / 5,
-                          *context[id(s)], float(introduces(s)), idf_cov, idf_cov - top_rare]
+                          *context[id(s)], idf_cov, idf_cov - top_rare]
     return Candidates(question, terms, spans, number_question, colloquial_share(question, colloquial))
 
 
