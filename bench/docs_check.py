@@ -52,6 +52,7 @@ def problems(root: Path = ROOT, write: bool = False) -> list[str]:
     for pattern in DOCS:
         for doc in sorted(root.glob(pattern)):
             lines = doc.read_text(encoding="utf-8").splitlines()
+            copied = False
             for i, line in enumerate(lines):
                 match = MARKER.search(line)
                 if not match:
@@ -70,11 +71,13 @@ def problems(root: Path = ROOT, write: bool = False) -> list[str]:
                 elif (shown := table_after(lines, i + 1)) != held[number - 1]:
                     if write:
                         lines[i + 1:i + 1 + len(shown)] = held[number - 1]
-                        doc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                        copied = True
                         print(f"{where}: copied again from {cite}", file=sys.stderr)
                     else:
                         found.append(f"{where}: the table differs from {cite} (copy it again from there: "
                                      f"python bench/docs_check.py --write)")
+            if copied:
+                doc.write_text("\n".join(lines) + "\n", encoding="utf-8")
     if not cited:
         found.append("no table cites a results file (<!-- results: … -->)")
     return found

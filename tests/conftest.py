@@ -192,14 +192,7 @@ def app_ui(app_workdir):
 def built_index(tmp_path_factory):
     """(settings, report) of an index built once from a private copy of the seeds
     (real model, real index; tests never touch the checkout's index/)."""
-    from qa.index.build import build
-    from qa.settings import Settings
-
-    base = tmp_path_factory.mktemp("seed")
-    corpus = base / "corpus"
-    shutil.copytree(SEED_CORPUS, corpus)
-    settings = Settings.from_env(corpus=corpus, index=base / "index")
-    return settings, build(settings)
+    return _build_copy(tmp_path_factory, "seed", SEED_CORPUS)
 
 
 def _build_copy(tmp_path_factory, name: str, source: Path):

@@ -338,9 +338,12 @@ class DraftFinder:
         mine = fingerprint(draft.text)
         return {doc_id for doc_id, prints in self.table.fingerprints.items() if mine in prints}
 
-    def scope(self, draft: Draft, where: Filter | None = None, exclude_self: bool = True) -> Filter | None:
-        """The filter for this draft: ``where`` minus the documents the draft is a copy of."""
-        mine = self.documents_matching(draft) if exclude_self else set()
+    def scope(self, draft: Draft, where: Filter | None = None, exclude_self: bool = True,
+              mine: set[str] | None = None) -> Filter | None:
+        """The filter for this draft: ``where`` minus the documents the draft is a copy of
+        (``mine``, when the caller has them already: fingerprinting reads the whole draft)."""
+        if mine is None:
+            mine = self.documents_matching(draft) if exclude_self else set()
         if mine:
             logger.info("the draft is the text of %s: excluded from its precedents", ", ".join(sorted(mine)))
             where = replace(where or Filter(), exclude_doc_ids=frozenset(mine | set((where and where.exclude_doc_ids) or ())))
@@ -349,14 +352,14 @@ class DraftFinder:
     def summary(self, draft: Draft, where: Filter | None = None, exclude_self: bool = True) -> Scope:
         """How many reports ``where`` (as ``find`` applies it) leaves, excludes by year and keeps undated."""
         years = self.table.years
-        mine = sorted(self.documents_matching(draft)) if exclude_self else []
-        scoped = self.scope(draft, where, exclude_self)
+        matching = self.documents_matching(draft) if exclude_self else set()
+        scoped = self.scope(draft, where, exclude_self, matching)
         allowed = self.index.allowed_ids(scoped)
         searched = len(years) if allowed is None else len({self.index.chunk_at(int(i)).doc_id for i in allowed})
         before = where.before_year if where else None
         later = sum(1 for y in years.values() if before is not None and y is not None and y >= before)
         undated = sum(1 for y in years.values() if y is None) if before is not None and where.undated else 0
-        return Scope(len(years), searched, before, later, undated, mine)
+        return Scope(len(years), searched, before, later, undated, sorted(matching))
 
     def find(self, draft: Draft, top_k: int = 3, where: Filter | None = None, exclude_self: bool = True,
              progress: Progress | None = None, batch: int = BATCH) -> Iterator[SentenceResult]:

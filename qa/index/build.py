@@ -66,7 +66,7 @@ def current_manifest(settings: Settings) -> dict | None:
     return read_manifest(settings.index)
 
 
-def _known_hashes(manifest: dict | None) -> dict[str, str]:
+def known_hashes(manifest: dict | None) -> dict[str, str]:
     """Every file the index has seen: indexed ones and ones that failed (a
     broken file is retried only when its bytes change)."""
     if not manifest:
@@ -180,7 +180,7 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
                 manifest = None
         files = corpus_files(settings.corpus)
         hashes = {p.relative_to(settings.corpus).as_posix(): file_hash(p) for p in files}
-        old = _known_hashes(manifest)
+        old = known_hashes(manifest)
         report.added = sorted(s for s in hashes if s not in old)
         report.changed = sorted(s for s in hashes if s in old and old[s] != hashes[s])
         report.removed = sorted(s for s in old if s not in hashes)

@@ -38,7 +38,7 @@ def pending(settings: Settings, rebuild: bool = False) -> tuple[int, int]:
     """(files, characters) the next build of ``settings`` reads: every file
     when there is no index, it was built with another model or ``rebuild``,
     else the files whose bytes changed."""
-    from qa.index.build import current_manifest
+    from qa.index.build import current_manifest, known_hashes
 
     try:
         manifest = None if rebuild else current_manifest(settings)
@@ -46,8 +46,7 @@ def pending(settings: Settings, rebuild: bool = False) -> tuple[int, int]:
         manifest = None
     if manifest is not None and manifest.get("model") != settings.model:
         manifest = None
-    known = {**{s: f.get("sha256") for s, f in (manifest or {}).get("failed", {}).items()},
-             **(manifest or {}).get("sources", {})}
+    known = known_hashes(manifest)
     files = chars = 0
     for path in corpus_files(settings.corpus) if settings.corpus.is_dir() else []:
         if known.get(path.relative_to(settings.corpus).as_posix()) == file_hash(path):

@@ -332,7 +332,7 @@ class LocalIndex:
 
     def sentence_matrices(self) -> Iterator[tuple[int, Chunk, np.ndarray]]:
         """(internal id, chunk, its sentence vectors) in id order; rows follow
-        ``qa.chunking.chunk_sentences(chunk.text)``. Empty when the index keeps none."""
+        ``qa.text.sentences.candidate_spans(chunk.text)``. Empty when the index keeps none."""
         for i in sorted(self._sentences):
             yield i, self._chunks[i], self._sentences[i]
 

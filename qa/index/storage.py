@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 from qa.index.local import LocalIndex
 from qa.index.protocol import Index
+from qa.ingest.corpus import file_hash
 
 logger = logging.getLogger(__name__)
 
@@ -66,11 +67,6 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return versions
-
-
-def file_hash(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def current_dir(index_dir: Path) -> Path | None:

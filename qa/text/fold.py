@@ -83,8 +83,9 @@ def drop_pinyin(text: str) -> str:
 
 
 def repair_chars(text: str) -> str:
-    """What every stored text gets: pinyin annotations out, traditional ->
-    simplified for the mainland reader; punctuation and width untouched."""
+    """Pinyin annotations out, traditional -> simplified for the mainland
+    reader; punctuation and width untouched. Cleaning (``qa.ingest.cleaning.clean``)
+    runs the same steps with the mojibake repair between them, so the two must stay in step."""
     return to_simplified(drop_pinyin(normalize_chars(text)))
 
 

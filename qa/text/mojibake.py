@@ -189,6 +189,8 @@ def find_runs(text: str) -> list[Run]:
     spans = _spans(text, eager=False)
     if sum(marked for *_, marked in spans) >= EAGER_AFTER:
         spans = _spans(text, eager=True)
+    if not spans:  # most files: no run, so no character counts to take
+        return []
     inside = Counter()
     for start, _, end, _ in spans:
         inside.update(text[start:end])

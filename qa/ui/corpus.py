@@ -22,7 +22,6 @@ from qa.ui.uploads import ADDED, REFUSED, REPLACED, Outcome, check_upload
 #: the table a user reads (the file name last: it is long and the least telling)
 DOC_HEADERS = ["标题", "年份", "地区", "章节", "段落数", "状态", "文件"]
 #: ``api_documents`` rows: the first six as before (clients read them by position), then the metadata
-API_HEADERS = ["doc_id", "title", "source", "chunks", "chars", "status", "year", "region", "sections"]
 OUTCOME_HEADERS = ["文件", "结果", "说明"]
 MISSING = "—"
 INDEXED = "已索引"
@@ -134,9 +133,9 @@ def upload_files(paths: Iterable[str | Path] | None, progress: Callable[[str, in
     if not build_lock.acquire(blocking=False):
         return [Outcome(f.name, REFUSED, BUSY).row() for f in files], BUSY, list_documents()
     try:
-        manifest = _manifest()
-        indexed = {**{s: f.get("sha256", "") for s, f in manifest.get("failed", {}).items()},
-                   **manifest.get("sources", {})}
+        from qa.index.build import known_hashes  # the build's modules load with the first build (as corpus_changes)
+
+        indexed = known_hashes(_manifest())
         outcomes: list[Outcome] = []
         taken: set[str] = set()
         for src in files:

@@ -58,11 +58,9 @@ class Applied:
 
 def _indexed_hashes(settings: Settings) -> dict[str, str]:
     """source -> sha256 of every file the current index has seen (read or failed)."""
-    from qa.index.build import current_manifest
+    from qa.index.build import current_manifest, known_hashes
 
-    manifest = current_manifest(settings) or {}
-    failed = {s: f.get("sha256", "") for s, f in manifest.get("failed", {}).items()}
-    return {**failed, **manifest.get("sources", {})}
+    return known_hashes(current_manifest(settings))
 
 
 def _move(src: Path, dst: Path) -> None:

@@ -17,7 +17,7 @@ from qa.index.protocol import Filter
 from qa.text.ngrams import shared_spans
 from qa.ui.export import export_path, write_csv
 from qa.ui.messages import draft_error
-from qa.ui.render import dated_html, esc
+from qa.ui.render import dated_html, esc, mark_spans
 
 #: what 相关度 means, shown on hover (docs/drafting.md "What the figures mean")
 RELEVANCE_TIP = ("相关度：估计该先例与草稿句子说的是同一事项的概率，依据语义接近程度和共有的关键词，"
@@ -25,17 +25,6 @@ RELEVANCE_TIP = ("相关度：估计该先例与草稿句子说的是同一事�
 #: drafts pasted into the app are held in the page whole: longer ones belong to `qa draft`
 MAX_UI_CHARS = 30_000
 TABLE_HEADERS = ["句", "段", "草稿句子", "沿用度", "标记", "先例出处", "年份", "地区", "先例原文"]
-
-
-def _marked(text: str, spans: list[tuple[int, int]]) -> str:
-    """Escape ``text`` and wrap the spans in <mark class="qa-hl">."""
-    out, pos = [], 0
-    for a, b in spans:
-        out.append(esc(text[pos:a]))
-        out.append(f'<mark class="qa-hl">{esc(text[a:b])}</mark>')
-        pos = b
-    out.append(esc(text[pos:]))
-    return "".join(out)
 
 
 def draft_filter(before_year: Any = None, doc_ids: Iterable[str] | None = None,
@@ -120,7 +109,7 @@ def precedents_view(state: dict, n: Any) -> tuple[str, str]:
     parts = ['<div class="qa-sources">',
              f'<div class="qa-card qa-sentence"><div class="qa-card-head">第 {r["n"]} 句 · '
              f'{esc(r["mark"])} {r["reuse"]:.2f}</div>'
-             f'<div class="qa-passage">{_marked(r["text"], shared_spans(r["text"], best, REUSE_GRAM))}</div></div>']
+             f'<div class="qa-passage">{mark_spans(r["text"], shared_spans(r["text"], best, REUSE_GRAM))}</div></div>']
     for p in r["precedents"]:
         parts.append(
             '<div class="qa-card qa-precedent">'
@@ -129,7 +118,7 @@ def precedents_view(state: dict, n: Any) -> tuple[str, str]:
             f'<span class="qa-score" title="{esc(RELEVANCE_TIP)}">沿用度 {p["reuse"]:.2f} · 相关度 '
             f'{p.get("relevance", 0):.2f}（{esc(p.get("relevance_mark", ""))}）</span></div>'
             f'<div class="qa-citation qa-copy">{esc(citation_line(p))}</div>'
-            f'<div class="qa-passage">{_marked(p["text"], shared_spans(p["text"], r["text"], REUSE_GRAM))}</div></div>')
+            f'<div class="qa-passage">{mark_spans(p["text"], shared_spans(p["text"], r["text"], REUSE_GRAM))}</div></div>')
     parts.append("</div>")
     return "".join(parts), "\n".join(citation_line(p) for p in r["precedents"])
 

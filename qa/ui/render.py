@@ -107,15 +107,20 @@ def _card(title: str, section: list[str], body_html: str, label: str, year: Any 
     )
 
 
-def highlight_overlap(text: str, query: str) -> str:
-    """Escape ``text`` and <mark> the runs of it that share a character bigram with the query."""
+def mark_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """Escape ``text`` and wrap the spans in <mark class="qa-hl">."""
     out, pos = [], 0
-    for a, b in shared_spans(text, query, 2):
+    for a, b in spans:
         out.append(esc(text[pos:a]))
         out.append(f'<mark class="qa-hl">{esc(text[a:b])}</mark>')
         pos = b
     out.append(esc(text[pos:]))
     return "".join(out)
+
+
+def highlight_overlap(text: str, query: str) -> str:
+    """Escape ``text`` and <mark> the runs of it that share a character bigram with the query."""
+    return mark_spans(text, shared_spans(text, query, 2))
 
 
 def results_html(results: list[dict], query: str) -> str:
