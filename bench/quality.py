@@ -97,7 +97,7 @@ NCP_SAMPLE = "tests/data/ncp_sample/dev_questions.jsonl"
 GOV_ASKED = "tests/data/gov_asked_questions.jsonl"
 NCP_DEV = "../shared/eval/ncp/dev_questions.jsonl"
 GOV = "tests/data/gov_questions.jsonl"
-CONV, CONV2 = "tests/data/conversations.jsonl", "tests/data/conversations2.jsonl"
+CONV, CONV2, CONV3, CONV4, CONV5 = (f"tests/data/conversations{n}.jsonl" for n in ("", "2", "3", "4", "5"))
 
 #: results file -> the retrieval sets it holds, in table order
 RETRIEVAL = {
@@ -134,6 +134,9 @@ ANSWERS = {
     "answers-conversations": (
         QSet("conversations", "seeds", (CONV,)),
         QSet("conversations2", "seeds", (CONV2,)),
+        QSet("conversations3", "seeds", (CONV3,)),
+        QSet("conversations4", "seeds", (CONV4,)),
+        QSet("conversations5", "seeds", (CONV5,)),
     ),
 }
 

@@ -145,10 +145,53 @@ def test_follow_ups_lean_on_the_previous_question_and_others_stand_alone(assista
     assert after.answer == alone.answer
 
 
+def test_an_ordinal_reads_its_list_across_passages_and_the_last_item_with_its_body(assistant, documents):
+    """The 改革 list of seed 001 starts in one passage and ends in the next;
+    what "最后一项试点选在哪了" asks is in the sentences under the item."""
+    question = "上半年改革这块都推了哪些"
+    last = assistant.ask("最后一项试点选在哪了", history=[question])
+    assert last.found and last.answer.startswith("四是开展民办教育分类管理改革试点") and "确定炎陵县为试点单位" in last.answer
+    assert last.resolved == f"{question}（最后一项）"
+    first = assistant.ask("头一项是什么", history=[question])
+    assert first.answer.startswith("一是积极稳妥推进中小学教育质量综合评价改革")
+    assert first.citations[0].doc_id == last.citations[0].doc_id
+    assert_citations_resolve(last, documents)
+    assert last.citations[0].section == ["一、上半年工作总结", "（三）改革为旗，为各类教育持续发展增添动力"]
+
+
+def test_a_list_inside_an_item_answers_over_the_outer_list(assistant):
+    """"1、加强校舍建设,改善办学条件。一是…二是…三是…" (seed 002): the
+    second task is 二是, not the outline's next heading "2、加强教育信息化建设"."""
+    second = assistant.ask("第二项呢？", history=["2012年加强校舍建设要完成哪几项任务？"])
+    assert second.answer.startswith("二是完成新城四中整体新建工程"), second.answer
+
+
+def test_section_passage_is_an_exact_slice_of_its_document(assistant, documents):
+    from qa.answer.enumeration import section_passage
+
+    chunks = [c for c in assistant.searcher.index.chunks() if c.doc_id.startswith("001_")]
+    chunks.sort(key=lambda c: c.start)
+    middle = next(c for c in chunks if c.text.startswith("出台《株洲市2015年普通高中招生实施方案》"))
+    joined = section_passage(middle, chunks)
+    assert joined.start < middle.start and joined.end >= middle.end and joined.section == middle.section
+    assert documents[joined.doc_id].text[joined.start:joined.end] == joined.text
+    assert section_passage(chunks[0], chunks) is chunks[0]  # the title passage has no section to join
+
+
 def test_follow_up_reading():
-    from qa.answer.followup import resolve
+    from qa.answer.followup import LAST, resolve
 
     assert resolve("第三条呢？", ["有哪些措施？"]).item == 3
+    assert resolve("其中第三个是什么", ["有哪些困难和问题"]).item == 3
+    assert resolve("第二件要求啥时候完成？", ["要干哪几件事"]).item == 2
+    assert resolve("最后一项试点选在哪了", ["改革这块都推了哪些"]).item == LAST
+    assert resolve("三个统筹是什么", ["有哪些措施？"]).item is None  # a named thing, not the third item
+    assert resolve("第一批试点学校有哪些", ["有哪些措施？"]).item is None
+    assert resolve("该校最后要通过什么验收", ["县职业中专在创建什么示范校"]).question == "县职业中专创建示范校最后要通过什么验收"
+    assert resolve("那个板房学校用了几天建好的？", ["清平泥石流之后学校开学受影响没有"]).question.startswith("清平泥石流")
+    unrelated = "师德考核结果在评先、晋级这些方面怎么用？"  # 这些 sums up the question's own list
+    assert resolve(unrelated, ["株洲今年高考本科一批上线了多少人？"]).question == unrelated
+    assert resolve("那学校安全怎么管", ["教师交流有哪些措施？"]).question == "那学校安全怎么管"
     assert resolve("那农村学校呢？", ["城区学校的教师交流措施有哪些？"]).question == "农村学校的教师交流措施有哪些？"
     assert resolve("这个县在教师交流方面采取了哪些措施？", ["贫困学生怎么资助？"]).question == "这个县在教师交流方面采取了哪些措施？"
     assert resolve("二是什么？", None).item is None

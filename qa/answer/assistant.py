@@ -27,15 +27,16 @@ import re
 
 import numpy as np
 
-from qa.answer.enumeration import Enumeration, inline_items, list_match, numbered_item, question_enumeration
-from qa.answer.followup import resolve
+from qa.answer.enumeration import (Enumeration, inline_items, list_match, nth, numbered_item, question_enumeration,
+                                   section_passage, whole_list, within_passage)
+from qa.answer.followup import LAST, resolve
 from qa.answer.grouped import (GROUP_BUDGET, MAX_GROUPS, asks_many_reports, group_by_document, named_documents,
                                over_time, quoted_terms)
 from qa.answer.sentence_model import AnswerModel
 from qa.answer.scorer import LogisticScorer
 from qa.answer.signals import Candidates, candidates, introduces, is_heading, question_features
 from qa.index.protocol import Filter
-from qa.models import Answer, Citation, Hit
+from qa.models import Answer, Chunk, Citation, Hit
 from qa.search.query import normalize_query
 from qa.search.searcher import Retrieval, Searcher
 from qa.search.sentences import Span, sentence_facts
@@ -108,7 +109,7 @@ class Assistant:
             retrieval = self.searcher.retrieve(turn.question, top_k or 6)
             listed = self._nth_item(question, turn, retrieval)
             if listed is not None:
-                listed.resolved = f"{turn.question}（第{turn.item}项）"
+                listed.resolved = f"{turn.question}（{'最后一' if turn.item == LAST else f'第{turn.item}'}项）"
                 return listed
         if asks_many_reports(turn.question) and mode != "llm":
             grouped = self.grouped(turn.question)
@@ -131,21 +132,37 @@ class Assistant:
     def _nth_item(self, question: str, turn, retrieval: Retrieval) -> Answer | None:
         """"二是什么？" after a list answer: that item of the list the previous
         question is answered with (an enumeration, or a sentence that lists
-        inline), else of the passages' best enumeration with so many items."""
+        inline), else of the passages' best enumeration with so many items.
+        Lists are read in their whole section: "最后一项" and "四是" often sit
+        in the passage after the one that starts the list."""
         hits = retrieval.hits
         judged = self.judge(turn.question, hits, retrieval.sentences)
         cands, listed, _ = judged
         named = set(named_documents(turn.question, (self.searcher.manifest or {}).get("documents", {})))
-        item = listed.item(turn.item) if listed is not None else None
+        documents = self._documents({span.chunk.doc_id for span in cands.spans})
+        sections = {s.chunk.chunk_id: section_passage(s.chunk, documents[s.chunk.doc_id]) for s in cands.spans}
+        item = None
+        if listed is not None:
+            item = whole_list(listed, sections[listed.numbered[0][1].chunk.chunk_id]).item(turn.item)
         if item is None:
             stated, found, _ = self._choose(*judged)
-            inline = [items for span in stated if len(items := inline_items(span)) >= turn.item] if found else []
-            item = inline[0][turn.item - 1] if inline else None
+            inline = [nth(inline_items(span), turn.item) for span in stated] if found else []
+            item = next((span for span in inline if span is not None), None)
         if item is None or (named and item.chunk.doc_id not in named):
-            item = numbered_item(cands, turn.item, named)
+            item = numbered_item(cands, turn.item, named, sections)
         if item is None:
             return None
-        return self._compose(question, [item], hits, bulleted=False)
+        return self._compose(question, [within_passage(item, documents[item.chunk.doc_id])], hits, bulleted=False)
+
+    def _documents(self, doc_ids: set[str]) -> dict[str, list[Chunk]]:
+        """The passages of each of these documents, in document order."""
+        documents: dict[str, list[Chunk]] = {doc_id: [] for doc_id in doc_ids}
+        for chunk in self.searcher.index.chunks():
+            if chunk.doc_id in documents:
+                documents[chunk.doc_id].append(chunk)
+        for passages in documents.values():
+            passages.sort(key=lambda c: c.start)
+        return documents
 
     def extractive(self, question: str, hits: list[Hit], max_statements: int = 4,
                    sentences: dict[str, list[Span]] | None = None) -> Answer:

@@ -10,7 +10,7 @@ kept. Markers are matched in half- and full-width forms alike.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from qa.answer.frame import topic_terms
 from qa.answer.signals import Candidates, Span
@@ -28,6 +28,9 @@ _ITEM_STOP = re.compile(r"[。;；!?！？]")
 #: words of a list question that say "list", not what about
 GENERIC = {"采取", "措施", "方面", "工作", "推进", "开展", "主要", "做法", "举措", "哪些", "这个", "具体", "实施",
            "进行", "有关", "相关", "方法", "办法", "内容", "要求"}
+#: how much of a list's question coverage its title and section path add
+#: count (``best_enumeration``)
+HEADING_WEIGHT = 0.5
 #: an item is cut at a sentence end after this many characters
 MAX_ITEM_CHARS = 240
 
@@ -63,11 +66,21 @@ class Enumeration:
     numbered: list[tuple[int | None, Span]] = field(default_factory=list)
 
     def item(self, n: int) -> Span | None:
-        """The item the report numbers ``n``, else the ``n``-th."""
+        """The item the report numbers ``n``, else the ``n``-th (a negative
+        ``n`` counts from the end: -1 is the last)."""
         for number, span in self.numbered:
             if number == n:
                 return span
-        return self.numbered[n - 1][1] if 0 < n <= len(self.numbered) else None
+        found = nth(self.numbered, n)
+        return found[1] if found is not None else None
+
+
+def nth(items: list, n: int):
+    """The ``n``-th of ``items`` counted from 1 (a negative ``n`` from the
+    end, as Python counts), None when there are not so many."""
+    if n > 0:
+        return items[n - 1] if n <= len(items) else None
+    return items[n] if 0 < -n <= len(items) else None
 
 
 def _span(chunk: Chunk, a: int, b: int) -> Span | None:
@@ -102,7 +115,11 @@ def _item_end(text: str, start: int, limit: int) -> int:
     return end
 
 
-def enumerations(chunk: Chunk) -> list[Enumeration]:
+def enumerations(chunk: Chunk, body: bool = False) -> list[Enumeration]:
+    """The chunk's lists. An item runs to the next item's marker; the last
+    one to its sentence end (or paragraph end), or with ``body`` on through
+    the text after it (up to MAX_ITEM_CHARS): what "最后一项试点选在哪了" asks
+    about is in the sentences under the item."""
     text = chunk.text
     out = []
     for run in enumeration_runs(text):
@@ -110,6 +127,8 @@ def enumerations(chunk: Chunk) -> list[Enumeration]:
         for i, match in enumerate(run):
             if i + 1 < len(run):
                 limit = run[i + 1].start()
+            elif body:
+                limit = len(text)
             else:  # the last item ends at its sentence end (or paragraph end)
                 stop = _ITEM_STOP.search(text, match.end())
                 para = text.find("\n", match.end())
@@ -137,21 +156,34 @@ def topic_items(enum: Enumeration, terms: set[str]) -> list[Span]:
 
 def best_enumeration(chunks: list[tuple[Chunk, int]], terms: set[str], min_items: int = 2) -> Enumeration | None:
     """The enumeration (of at least ``min_items`` items) whose introduction
-    plus best item covers the question most (ties to the better-ranked
-    passage), its items filtered by topic."""
+    plus best item covers the question most, what its report's title and
+    section path add counted at HEADING_WEIGHT (they say what the list is
+    about, but every list of a section shares them) (ties to the better-ranked
+    passage; a list inside an item of another, which says no less, over
+    the outer one: it is the more specific answer), its items filtered by
+    topic."""
     best: Enumeration | None = None
     for chunk, rank in chunks:
         for enum in enumerations(chunk):
             if len(enum.numbered) < min_items:
                 continue
             intro = enum.intro.text if enum.intro else ""
-            top_item = max(coverage(terms, intro + item.text) for item in enum.items)
-            enum.score = top_item + 0.02 / rank
-            if best is None or enum.score > best.score:
+            heading = chunk.title + "".join(chunk.section)
+            own = max(coverage(terms, intro + item.text) for item in enum.items)
+            framed = max(coverage(terms, heading + intro + item.text) for item in enum.items)
+            enum.score = own + HEADING_WEIGHT * (framed - own) + 0.02 / rank
+            if best is None or enum.score > best.score or (enum.score == best.score and _nested(enum, best)):
                 best = enum
     if best is not None:
         best.items = topic_items(best, terms)
     return best
+
+
+def _nested(inner: Enumeration, outer: Enumeration) -> bool:
+    """Whether ``inner`` lists the parts of one of ``outer``'s items."""
+    first = inner.numbered[0][1]
+    return any(item.chunk.doc_id == first.chunk.doc_id and item.start < first.start < item.end
+               for _, item in outer.numbered)
 
 
 def question_enumeration(cands: Candidates) -> Enumeration | None:
@@ -176,14 +208,66 @@ def on_topic(enum: Enumeration, cands: Candidates) -> bool:
     return coverage(topic, text) >= 0.8 * max(coverage(topic, s.text) for s in cands.spans[:3])
 
 
-def numbered_item(cands: Candidates, n: int, documents: set[str] | None = None) -> Span | None:
-    """"二是什么？" after a list question: item ``n`` of the enumeration that
+def numbered_item(cands: Candidates, n: int, documents: set[str] | None = None,
+                  sections: dict[str, Chunk] | None = None) -> Span | None:
+    """"二是什么？" after a list question: item ``n`` (-1: the last) of the enumeration that
     answers it, among the candidates' passages (those of ``documents`` when
-    the question named its reports) that have so many items."""
-    chunks = {s.chunk.chunk_id: (s.chunk, s.rank) for s in cands.spans
+    the question named its reports) that have so many items; read in their
+    whole section (``sections``, by chunk id: ``section_passage``) when given,
+    since a list runs on into the next passage."""
+    sections = sections or {}
+    chunks = {s.chunk.chunk_id: (sections.get(s.chunk.chunk_id, s.chunk), s.rank) for s in cands.spans
               if not documents or s.chunk.doc_id in documents}
-    listed = best_enumeration(sorted(chunks.values(), key=lambda c: c[1]), cands.terms, min_items=n)
-    return listed.item(n) if listed is not None else None
+    listed = best_enumeration(sorted(chunks.values(), key=lambda c: c[1]), cands.terms, min_items=max(n, 2))
+    return whole_list(listed, listed.numbered[0][1].chunk).item(n) if listed is not None else None
+
+
+def whole_list(listed: Enumeration, section: Chunk) -> Enumeration:
+    """The list ``listed`` (found in one passage) as its whole section has
+    it: items that run on into the next passage included, the last with its
+    body."""
+    first = listed.numbered[0][1].start
+    return next((enum for enum in enumerations(section, body=True) if enum.numbered[0][1].start == first), listed)
+
+
+def within_passage(span: Span, document: list[Chunk]) -> Span:
+    """``span`` cut to the passage of ``document`` its start is in: a
+    citation quotes one passage, and an item read in a section passage
+    (``section_passage``) may run on into the next."""
+    chunk = next((c for c in document if c.start <= span.start < c.end), None)
+    if chunk is None or (span.chunk is chunk and span.end <= chunk.end):
+        return span
+    text = chunk.text[span.start - chunk.start:min(span.end, chunk.end) - chunk.start].rstrip().rstrip(";；,，")
+    return Span(chunk, span.start, span.start + len(text), text, span.rank)
+
+
+#: a section passage is at most this long: a long section's lists are read near the passage asked about
+SECTION_CHARS = 3000
+
+
+def section_passage(chunk: Chunk, document: list[Chunk]) -> Chunk:
+    """``chunk`` joined with the passages before and after it in its section
+    (``document``: the document's passages in order) that continue its text
+    without a gap: one passage whose offsets still index the document, so
+    spans found in it are exact quotes. Packed passages (``meta["parts"]``)
+    are left alone: their parts have sections of their own."""
+    def joins(a: Chunk, b: Chunk) -> bool:
+        return a.end == b.start and a.section == b.section and not (a.meta.get("parts") or b.meta.get("parts"))
+
+    at = next((i for i, c in enumerate(document) if c.chunk_id == chunk.chunk_id), None)
+    if at is None or chunk.meta.get("parts"):
+        return chunk
+    first = last = at
+    while first > 0 and joins(document[first - 1], document[first]) \
+            and document[last].end - document[first - 1].start <= SECTION_CHARS:
+        first -= 1
+    while last + 1 < len(document) and joins(document[last], document[last + 1]) \
+            and document[last + 1].end - document[first].start <= SECTION_CHARS:
+        last += 1
+    if first == last:
+        return chunk
+    text = "".join(c.text for c in document[first:last + 1])
+    return replace(chunk, text=text, start=document[first].start, end=document[last].end)
 
 
 #: a sentence that names how many items it lists, then lists them inline:

@@ -37,11 +37,14 @@ from qa.text.numbers import CN_TEN, cn_to_int
 
 _ASKS_WHICH = (r"(?:什么|啥|是什么|是啥|是哪个|是哪一?[条项个点件]|指什么|讲的?什么|讲的?啥|说的?什么|说的?啥|的?内容|"
                r"具体(?:是什么|内容|说说|说了什么|讲的?啥)?|呢|怎么说)*\s*[?？。!！]*$")
-#: an ordinal into the previous answer's list: "二是什么？", "第三条呢？", "第三个统筹具体讲的啥？", "头一条是什么？"
+#: an ordinal into the previous answer's list: "二是什么？", "第三条呢？", "其中第三个是什么", "头一条是什么？",
+#: "最后一项呢？"; after a counted item ("第二件", "最后一项") a short ask of its own about it may follow
+#: ("第二件要求啥时候完成？", "最后一项试点选在哪了")
 _ORDINAL = re.compile(
-    rf"^(?:那|那么)?\s*(?:第\s*(?P<n>[{CN_TEN}]{{1,2}}|\d{{1,2}})\s*(?:条|项|点|个|件|方面|部分|类|种)?"
-    rf"[\u4e00-\u9fff]{{0,4}}?|(?P<m>[{CN_TEN}]{{1,2}}|\d{{1,2}})\s*(?:是|条|项|点|个|件|方面|部分)|"
-    rf"(?P<first>头一|首)(?:条|项|点|个|件)?)\s*" + _ASKS_WHICH)
+    rf"^(?:那么?|其中|那其中|这里面|里面|这几[条项点个]里)?\s*(?:的)?"
+    rf"(?:第\s*(?P<n>[{CN_TEN}]{{1,2}}|\d{{1,2}})|(?P<m>[{CN_TEN}]{{1,2}}|\d{{1,2}})(?=\s*(?:是|条|项|点|个|件|方面|部分))|"
+    rf"(?P<first>头一|首)|(?P<last>最后(?:一|那)?))\s*(?P<counted>条|项|点|个|件|方面|部分|类|种)?(?P<rest>.*)$")
+_OWN_ITEM_ASK = re.compile(r"[^，,。]{0,12}(?:什么|啥|哪|几|多少|怎么|如何|谁|吗)[^，,。]{0,6}[?？。]*$")
 #: a topic switch: "那/还有 + a topic + 呢" (or 怎么样/如何), the ask left to the previous question
 _SWITCH = re.compile(r"^(?:那么?|还有|另外|那如果|再说说|换成)?\s*(?P<topic>.{1,24}?)\s*"
                      r"(?:呢|怎么样|又如何|如何呢?|的情况呢|情况呢)\s*[?？。]*$")
@@ -50,14 +53,16 @@ _SWITCH_ASKING = re.compile(r"^(?:(?:那么?|换成|还有|另外)\s*(?P<topic>[
                             r"[，,]?\s*(?:的)?(?:有|是|新增了?|增加了?|达到了?|占|招收了?)?\s*"
                             r"(?:多少|几[个名所项人位套台次])[^？?，,。]{0,3}[？?。]*$")
 #: a follow-up with an ask of its own that carries on the previous one ("职业教育那边又是怎么搞的？")
-_CARRY_ON = re.compile(r"^(?:那么?|还有|另外)?\s*(?P<topic>[^，,。？?]{2,12}?)(?:(?:那边|那块|这边|这块)(?:又|也)?|方面(?:又|也))")
+_CARRY_ON = re.compile(r"^(?:那么?|还有|另外|换成|换到)?\s*(?P<topic>[^，,。？?]{2,12}?)(?:(?:那边|那块|这边|这块)(?:又|也)?|方面(?:又|也))")
 #: a topic switch has no ask of its own; these words would make it one
 _OWN_ASK = re.compile(r"多少|什么|哪些|哪几|如何|怎么|怎样|是否|有没有|为什么|谁|何时|哪里|哪年|吗|\?.+")
 #: nouns a reference back names ("这个工程", "该项目", "那次灾害")
 _NOUNS = ("工程|项目|工作|学校|措施|政策|活动|计划|经费|资金|文件|报告|方案|制度|机制|问题|平台|基地|中心|系统|"
-          "灾害|事故|比赛|会议|规定|标准|队伍|团队|课程|行动|专项|检查|整治|改革|试点|工程项目")
+          "灾害|事故|比赛|会议|规定|标准|队伍|团队|课程|行动|专项|检查|整治|改革|试点|工程项目|校|园|地")
 #: a reference back to the previous question's subject: 它, 其, 这个工程, 该项目, 那次灾害, 上面说的这个培训 ...
-_DEMONSTRATIVE = r"(?:上面|前面|刚才)?(?:说|讲|提)?的?(?:这|那|该|此)(?:个|项|些|所|笔|次|场|份|位|名)?"
+_DEMONSTRATIVE = r"(?:上面|前面|刚才)?(?:说|讲|提)?的?(?:这|那|该|此)(?:个|项|些|所|笔|次|场|份|位|名|块|座|条|件|批|片)?"
+#: a demonstrative that can only point back (这个, 那块, 该, 此), unlike a bare 那/这 ("那学校安全呢？")
+_POINTS_BACK = re.compile(r"(?:该|此|[这那][个项些所笔次场份位名块座条件批片])$")
 _REFERENCE = re.compile(rf"{_DEMONSTRATIVE}(?P<known>{_NOUNS})|{_DEMONSTRATIVE}(?P<open>[\u4e00-\u9fff]{{2,4}})|"
                         rf"它们|它(?!山)|其(?=[^他中余实次])|(?:他|她)们?")
 #: the frame a switched topic may carry itself ("在学校安全方面" -> 学校安全)
@@ -78,7 +83,36 @@ class Turn:
     """How to answer one chat question."""
 
     question: str  # what to search and answer: the question as understood
-    item: int | None = None  # the n-th item of the previous answer's list (1-based)
+    #: the n-th item of the previous answer's list (1-based; LAST, counted from the end, for the last)
+    item: int | None = None
+
+
+#: ``Turn.item`` of "最后一项是什么？"
+LAST = -1
+
+
+def _ordinal(text: str) -> int | None:
+    """The item an ordinal follow-up points at, None for any other question.
+    A bare numeral ("二是什么？") only asks what the item is; a counted one
+    ("第二件", "最后一项") may ask something of it ("第二件要求啥时候完成？")."""
+    match = _ORDINAL.match(text)
+    if match is None:
+        return None
+    rest = match.group("rest")
+    if match.group("m"):
+        asks = re.match(_ASKS_WHICH, rest) is not None
+    else:
+        asks = re.match(r"[\u4e00-\u9fff]{0,4}?" + _ASKS_WHICH, rest) is not None or (
+            bool(match.group("counted") or match.group("first") or match.group("last"))
+            and _OWN_ITEM_ASK.fullmatch(rest) is not None)
+    if not asks:
+        return None
+    if match.group("first"):
+        return 1
+    if match.group("last"):
+        return LAST
+    raw = match.group("n") or match.group("m")
+    return (int(raw) if raw.isdigit() else cn_to_int(raw)) or None
 
 
 def _core(topic: str) -> str:
@@ -136,26 +170,39 @@ def _place(question: str, previous: str) -> str | None:
     return question[:match.start()] + place + question[match.end():] if place else None
 
 
+def _points_back(question: str, reference: int, noun: int) -> bool:
+    """Whether the demonstrative before ``noun`` points back to the previous
+    turn: it can only point back (这个, 该, not a bare 那) and does not sum up
+    a list of the question's own ("评先、晋级这些方面")."""
+    clause = re.split(r"[，,。；;？?]", question[:reference])[-1]
+    return _POINTS_BACK.search(question[:noun]) is not None and "、" not in clause and not clause.endswith("等")
+
+
 def _dereference(question: str, previous: str) -> str | None:
     """The follow-up with its reference back replaced by the previous
-    question's subject: its topics up to the one naming the same noun (这个工程
-    -> 新城第四初中整体新建工程), or all of them (它 -> 株洲“教师培训超市”)."""
+    question's subject: its topics up to the last one naming the same noun
+    (这个工程 -> 新城第四初中整体新建工程, 该校 -> 县职业中专创建示范校), or all
+    of them (它 -> 株洲“教师培训超市”). A noun the previous question does not
+    name ("那个板房学校" after a question on 清平泥石流) is kept after them;
+    a place it does not name ("这个县") is the user's own (``_place``)."""
     runs = topics(previous)
     for match in _REFERENCE.finditer(question):
         noun, start = match.group("known"), match.start("known")
-        if match.group("open"):  # any noun: the previous question must name it
+        if match.group("open"):  # any noun: the previous question must name it, or the reference must point back
             noun = next((match.group("open")[:k] for k in range(len(match.group("open")), 1, -1)
                          if match.group("open")[:k] in previous), None)
-            if noun is None:
-                continue
             start = match.start("open")
-        holder = next((k for k, run in enumerate(runs) if noun and noun in run), None)
+            if noun is None:
+                if runs and _points_back(question, match.start(), start) and match.group("open")[0] not in "县市区镇省":
+                    return question[:match.start()] + "".join(runs) + "的" + question[start:]
+                continue
+        holder = next((k for k in range(len(runs) - 1, -1, -1) if noun and noun in runs[k]), None)
         if holder is not None:
             subject = "".join(runs[:holder]) + runs[holder][:runs[holder].index(noun) + len(noun)]
-        elif runs:
-            subject = "".join(runs)
+        elif not runs or (noun and not _points_back(question, match.start(), start)):  # "那学校安全呢"
+            continue
         else:
-            return None
+            subject = "".join(runs)
         if subject.count("“") > subject.count("”"):
             subject += "”"
         end = start + len(noun) if noun else match.end()
@@ -169,12 +216,9 @@ def resolve(question: str, history: list[str] | None) -> Turn:
     if not history:
         return Turn(text)
     previous = history[-1].strip()
-    ordinal = _ORDINAL.match(text)
-    if ordinal:
-        raw = ordinal.group("n") or ordinal.group("m")
-        number = 1 if ordinal.group("first") else int(raw) if raw.isdigit() else cn_to_int(raw)
-        if number:
-            return Turn(previous, item=number)
+    number = _ordinal(text)
+    if number is not None:
+        return Turn(previous, item=number)
     switch = _SWITCH.match(text)
     if switch and not _OWN_ASK.search(switch.group("topic")):
         swapped = _swap(previous, _core(switch.group("topic")))
