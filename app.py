@@ -173,11 +173,13 @@ def _documents():
 def _evaluate(file, modes, top_k, answers, progress=gr.Progress()):
     path = file if isinstance(file, (str, type(None))) else getattr(file, "name", None)
     try:
-        return evaluation.run_evaluation(path, modes, int(top_k or 10), progress=_report(progress),
-                                         answers=bool(answers))
+        table, summary, chart, *rest = evaluation.run_evaluation(path, modes, int(top_k or 10),
+                                                                 progress=_report(progress), answers=bool(answers))
     except Exception as exc:  # never an English traceback in the page
         logging.getLogger(__name__).exception("evaluation failed")
         raise gr.Error("评测没有完成。请检查评测集格式后重试；若仍失败，请联系管理员查看服务器日志。") from exc
+    order = list(chart[evaluation.CHART_X]) if chart is not None else None  # bars in the table's order
+    return table, summary, gr.BarPlot(value=chart, sort=order), *rest
 
 
 # typed functions for gr.api (plain JSON endpoints for API clients)
@@ -314,8 +316,10 @@ def build_app() -> gr.Blocks:
                 eval_answer_table = gr.Dataframe(headers=evaluation.ANSWER_HEADERS, label="回答指标（按题型）",
                                                  interactive=False, elem_id="eval-answers-table",
                                                  elem_classes=["qa-table"])
-                eval_chart = gr.Image(label="分类型 R@5 / MRR@10", type="filepath", interactive=False,
-                                      elem_id="eval-chart", height=420, buttons=["download"])
+                eval_chart = gr.BarPlot(x=evaluation.CHART_X, y=evaluation.CHART_Y, color=evaluation.CHART_COLOR,
+                                        label="分类型 R@5 / MRR@10", x_title="题型与指标", y_title="得分",
+                                        color_title="检索模式", y_lim=[0, 1], x_label_angle=-40, height=420,
+                                        elem_id="eval-chart")
                 eval_missed = gr.Dataframe(headers=evaluation.MISSED_HEADERS, label="检索前 5 未命中的问题（最差在前）",
                                            interactive=False, wrap=True, elem_id="eval-missed", max_height=600,
                                            elem_classes=["qa-table"],

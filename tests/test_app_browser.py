@@ -195,8 +195,9 @@ def test_evaluation_tab_scores_retrieval_and_answers_under_one_progress_bar(app_
                              ".map(e => e.closest('[id]') ? e.closest('[id]').id : '?')")
         assert busy in (["eval-summary"], []), busy  # [] when it ended between the two looks
     _wait_for(page, "() => document.querySelector('#eval-summary')?.innerText.includes('评测完成')")
-    page.wait_for_function("() => { const i = document.querySelector('#eval-chart img');"
-                           " return i && i.complete && i.naturalWidth > 0; }", timeout=0)
+    # the chart is drawn by the browser (vega), so its Chinese labels need no font on the server
+    page.wait_for_function("() => { const c = document.querySelector('#eval-chart canvas, #eval-chart svg');"
+                           " return c && c.getBoundingClientRect().height > 100; }", timeout=0)
     table = page.inner_text("#eval-table")
     for header in ("R@1", "R@5", "R@10", "MRR@10", "nDCG@10", "hybrid", "dense"):
         assert header in table, table

@@ -21,12 +21,15 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from qa.index.protocol import MODES
 from qa.ui.messages import question_problem, strip_paths
 from qa.ui.render import esc
 from qa.ui.state import assistant
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +54,35 @@ Progress = Callable[[str, int, int], None]
 
 def kind_name(kind: str) -> str:
     return KINDS.get(kind, kind)
+
+
+#: the chart's columns (``chart_data``)
+CHART_X, CHART_Y, CHART_COLOR = "类别", "数值", "配置"
+
+
+def chart_data(result) -> "pd.DataFrame":
+    """R@5 and MRR@10 per configuration, overall and per kind, as the rows of
+    the tab's bar chart. The browser draws it, so its labels are Chinese on
+    any machine (the report's PNG is drawn by matplotlib, which needs a CJK
+    font the server may not have). Every bar has a category of its own: the
+    browser stacks bars that share one."""
+    import pandas as pd
+
+    several = len(result.configs) > 1
+    kinds = sorted({k for cr in result.configs for k in cr.metrics.by_kind})
+    rows = []
+    for kind in [None, *kinds]:  # a kind's bars side by side: metric, then configuration
+        for metric in ("R@5", "MRR@10"):
+            for cr in result.configs:
+                if kind is None:
+                    name, figures, n = "总体", cr.metrics.overall, cr.metrics.n
+                elif kind in cr.metrics.by_kind:
+                    name, figures, n = kind_name(kind), cr.metrics.by_kind[kind], cr.metrics.kind_counts[kind]
+                else:
+                    continue
+                label = f"{name}（{n}题）{metric}" + (f" · {cr.config.name}" if several else "")
+                rows.append({CHART_X: label, CHART_Y: round(figures[metric], 3), CHART_COLOR: cr.config.name})
+    return pd.DataFrame(rows, columns=[CHART_X, CHART_Y, CHART_COLOR])
 
 
 def _returned_text(returned: list[dict]) -> str:
@@ -107,16 +139,16 @@ def _clean_meta(meta: dict) -> dict:
 
 def run_evaluation(file: str | Path | None, modes: Iterable[str] | None = None, top_k: int = 10,
                    progress: Progress | None = None, directory: str | Path | None = None,
-                   answers: bool = True) -> tuple[list[list], str, str | None, list[list], list[list], list[list],
-                                                  str | None]:
+                   answers: bool = True) -> tuple[list[list], str, "pd.DataFrame | None", list[list], list[list],
+                                                  list[list], str | None]:
     """Score retrieval (per mode) and, with ``answers``, the answers, on an
     uploaded JSONL question set or the development set when ``file`` is empty.
 
     ``progress(desc, done, total)`` is called after every searched or answered
     question, one count over both parts (the tab draws one bar).
     → (metrics rows [config, n, R@1, R@3, R@5, R@10, MRR@10, nDCG@10],
-    summary markdown (with the question file's bad lines), per-kind chart PNG
-    path, missed-at-5 rows worst first, answer rows per kind, the questions
+    summary markdown (with the question file's bad lines), the per-kind
+    chart's rows (``chart_data``), missed-at-5 rows worst first, answer rows per kind, the questions
     whose answers missed, report zip path)."""
     from qa.evaluation.answers import evaluate_answers
     from qa.evaluation.report import write_report
@@ -193,7 +225,7 @@ def run_evaluation(file: str | Path | None, modes: Iterable[str] | None = None, 
         lines.append(f"回答：可答题中 {share(f['answered_with_evidence'])} 答出且含证据原文，无答案题中 "
                      f"{share(f['declined'])} 正确拒答，未达标 {len(answer_missed)} 题（与 python -m qa eval --answers 相同）。")
     lines.append(f"评测完成，用时 {time.perf_counter() - started:.1f} 秒。")
-    chart = str(report_dir / "chart.png") if result is not None else None
+    chart = chart_data(result) if result is not None else None
     return rows, "  \n".join(lines), chart, missed, answer_rows(by_kind), answer_missed, archive
 
 
