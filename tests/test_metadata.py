@@ -87,6 +87,7 @@ def test_years_that_are_not_the_documents_date():
     assert years_in("到2035年基本实现教育现代化；截至2023年底") == [2023]
     assert years_in("二〇二四年三月，2015-2017年") == [2024, 2015]
     assert years_in("发布于２０２４年") == [2024]  # full-width digits
+    assert years_in("二ＯＯ五年工作总结，二OO六年计划") == [2005, 2006]  # a letter O for 〇, in either width
     # a title naming two years is dated by the first: the year it reports on
     assert document_year("2023年工作总结和2024年工作计划", "")[0] == 2023
 
