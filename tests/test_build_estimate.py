@@ -31,6 +31,9 @@ def test_the_estimate_counts_what_the_build_reads(built_index, tmp_path):
     (settings.corpus / "新.txt").write_text("二〇二五年工作总结\n全县新建学校三所。\n", encoding="utf-8")
     assert estimate.pending(settings) == (1, len("二〇二五年工作总结\n全县新建学校三所。\n"))
     assert estimate.pending(settings, rebuild=True)[0] == files + 1
+    # other chunking settings: the build starts afresh, so every file is read again
+    rechunked = dataclasses.replace(settings, chunk_chars=settings.chunk_chars + 100)
+    assert rechunked.chunking != settings.chunking and estimate.pending(rechunked)[0] == files + 1
 
 
 def test_a_timed_build_becomes_this_machines_rate(tmp_path):

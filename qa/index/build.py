@@ -52,7 +52,8 @@ class BuildReport:
         return asdict(self)
 
 
-def _chunking_config(settings: Settings) -> dict:
+def chunking_config(settings: Settings) -> dict:
+    """What the chunks depend on; an index built under another is rebuilt whole."""
     return {**asdict(settings.chunking), "chunker": CHUNKER_VERSION}
 
 
@@ -175,7 +176,7 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
                     f"{settings.index} is a {manifest.get('backend', 'local')!r} index; build it with "
                     f"`--backend {manifest.get('backend', 'local')}` or switch with `--rebuild --backend {settings.backend}`"
                 )
-            if manifest.get("chunking") != _chunking_config(settings):
+            if manifest.get("chunking") != chunking_config(settings):
                 logger.info("chunking settings changed: rebuilding everything")
                 manifest = None
         files = corpus_files(settings.corpus)
@@ -238,7 +239,7 @@ def build(settings: Settings, rebuild: bool = False, progress: Progress | None =
                 "model": settings.model,
                 "model_path": embedder.path,
                 "dim": embedder.dim,
-                "chunking": _chunking_config(settings),
+                "chunking": chunking_config(settings),
                 "sources": sources,
                 "documents": documents,
                 "chunks": len(all_chunks),

@@ -36,15 +36,17 @@ RATE_FILE = "build-rate.json"
 
 def pending(settings: Settings, rebuild: bool = False) -> tuple[int, int]:
     """(files, characters) the next build of ``settings`` reads: every file
-    when there is no index, it was built with another model or ``rebuild``,
-    else the files whose bytes changed."""
-    from qa.index.build import current_manifest, known_hashes
+    when there is no index, it was built with another model or chunking (the
+    build starts afresh then) or ``rebuild``, else the files whose bytes
+    changed."""
+    from qa.index.build import chunking_config, current_manifest, known_hashes
 
     try:
         manifest = None if rebuild else current_manifest(settings)
     except Exception:  # an unreadable index is rebuilt
         manifest = None
-    if manifest is not None and manifest.get("model") != settings.model:
+    if manifest is not None and (manifest.get("model") != settings.model
+                                 or manifest.get("chunking") != chunking_config(settings)):
         manifest = None
     known = known_hashes(manifest)
     files = chars = 0
