@@ -132,34 +132,34 @@ def _report(progress):
     return report
 
 
-def _choices(clear_filters: bool = False):
-    """Every control that lists documents or files, refreshed after a corpus change
-    (after a delete the document filters are cleared: they may name the deleted one)."""
-    docs = corpus.document_choices()
-    files = corpus.file_choices()
+def _shown(view: corpus.View, clear_filters: bool = False):
+    """The corpus table and every control that lists documents or files, from
+    one look at the corpus (after a delete the document filters are cleared:
+    they may name the deleted one)."""
     kept = {"value": []} if clear_filters else {}
-    return (gr.update(choices=docs, **kept), gr.update(choices=docs, **kept), gr.update(choices=docs, **kept),
-            gr.update(choices=files, value=None), gr.update(choices=files, value=None))
+    docs, files = view.documents, view.files
+    return (view.rows, gr.update(choices=docs, **kept), gr.update(choices=docs, **kept),
+            gr.update(choices=docs, **kept), gr.update(choices=files, value=None), gr.update(choices=files, value=None))
 
 
 def _upload(files, replace, progress=gr.Progress()):
     paths = [f if isinstance(f, str) else getattr(f, "name", f) for f in (files or [])]
-    outcomes, summary, docs = corpus.upload_files(paths, progress=_report(progress), replace=replace or None)
-    return (outcomes, summary, docs, *_choices())
+    outcomes, summary, view = corpus.upload_files(paths, progress=_report(progress), replace=replace or None)
+    return (outcomes, summary, *_shown(view))
 
 
 def _delete_ask(source):
     """First step of a delete: say what will go and show the confirm button."""
     if not source:
         return gr.update(value="请先在列表中选择要删除的文件。", visible=True), gr.update(visible=False)
-    label = next((name for name, value in corpus.file_choices() if value == source), source)
+    label = next((name for name, value in corpus.view().files if value == source), source)
     return (gr.update(value=f"将从语料库和索引中删除：{label}。确定吗？", visible=True),
             gr.update(visible=True))
 
 
 def _delete(source, progress=gr.Progress()):
-    message, docs = corpus.delete_file(source, progress=_report(progress))
-    return (gr.update(value=message, visible=True), gr.update(visible=False), docs, *_choices(clear_filters=True))
+    message, view = corpus.delete_file(source, progress=_report(progress))
+    return (gr.update(value=message, visible=True), gr.update(visible=False), *_shown(view, clear_filters=True))
 
 
 def _delete_cancel():
@@ -167,7 +167,7 @@ def _delete_cancel():
 
 
 def _documents():
-    return (corpus.list_documents(), *_choices())
+    return _shown(corpus.view())
 
 
 def _evaluate(file, modes, top_k, answers, progress=gr.Progress()):
@@ -200,6 +200,7 @@ def api_documents() -> list[list]:
 
 
 def build_app() -> gr.Blocks:
+    shown = corpus.view()  # the corpus as the controls first show it
     with gr.Blocks(title="教育政策报告问答") as demo:
         gr.Markdown("## 教育政策报告问答 · Policy QA")
         with gr.Tabs(overflow_behavior="wrap"):  # at 420 px every tab stays in sight
@@ -230,7 +231,7 @@ def build_app() -> gr.Blocks:
                         top_k = gr.Slider(1, 20, value=5, step=1, label="返回条数")
                         mode = gr.Dropdown(list(MODES), value="hybrid", label="检索模式")
                 with gr.Row():
-                    doc_filter = gr.Dropdown(corpus.document_choices(), multiselect=True, label="限定文档",
+                    doc_filter = gr.Dropdown(shown.documents, multiselect=True, label="限定文档",
                                              scale=3)
                     title_filter = gr.Textbox(label="标题包含", scale=2)
                     year_filter = gr.Number(label="年份（0 = 不限）", value=0, precision=0, scale=1)
@@ -262,8 +263,8 @@ def build_app() -> gr.Blocks:
                 with gr.Row():
                     draft_year = gr.Number(label="只看此年之前的报告（0 = 不限）", value=0, precision=0, scale=1,
                                            elem_id="draft-year")
-                    draft_docs = gr.Dropdown(corpus.document_choices(), multiselect=True, label="限定文档", scale=2)
-                    draft_exclude = gr.Dropdown(corpus.document_choices(), multiselect=True, label="排除文档",
+                    draft_docs = gr.Dropdown(shown.documents, multiselect=True, label="限定文档", scale=2)
+                    draft_exclude = gr.Dropdown(shown.documents, multiselect=True, label="排除文档",
                                                 scale=2)
                 draft_btn = gr.Button("逐句查找先例", variant="primary", elem_id="draft-btn")
                 draft_status = gr.Markdown(elem_id="draft-status")
@@ -342,19 +343,19 @@ def build_app() -> gr.Blocks:
                                     elem_id="upload-files")
                     with gr.Column(scale=1, min_width=220):
                         # custom values: the choices change with the corpus; the handler checks the file
-                        replace_pick = gr.Dropdown(corpus.file_choices(), value=None, label="用上传的文件替换（可选）",
+                        replace_pick = gr.Dropdown(shown.files, value=None, label="用上传的文件替换（可选）",
                                                    elem_id="replace-pick", allow_custom_value=True)
                         upload_btn = gr.Button("加入语料库并更新索引", variant="primary", elem_id="upload-btn")
                 upload_summary = gr.Markdown(elem_id="upload-summary", elem_classes=["qa-status"])
                 outcomes = gr.Dataframe(headers=corpus.OUTCOME_HEADERS, label="上传结果（每个文件一行）",
                                         interactive=False, wrap=True, elem_id="upload-outcomes",
                                         elem_classes=["qa-table"], column_widths=["200px", "80px", "420px"])
-                docs = gr.Dataframe(value=corpus.list_documents(), headers=corpus.DOC_HEADERS,
+                docs = gr.Dataframe(value=shown.rows, headers=corpus.DOC_HEADERS,
                                     label="语料库中的文档", interactive=False, wrap=True, elem_id="docs-table",
                                     max_height=900, elem_classes=["qa-table"],
                                     column_widths=["300px", "64px", "120px", "56px", "64px", "200px", "220px"])
                 with gr.Row():
-                    delete_pick = gr.Dropdown(corpus.file_choices(), value=None, label="选择要删除的文件",
+                    delete_pick = gr.Dropdown(shown.files, value=None, label="选择要删除的文件",
                                               elem_id="delete-pick", scale=3, allow_custom_value=True)
                     with gr.Column(scale=1, min_width=160):
                         delete_btn = gr.Button("删除所选文件", variant="stop", elem_id="delete-btn")

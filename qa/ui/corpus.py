@@ -9,6 +9,7 @@ together, and how an interrupted change is undone, in ``qa.ui.corpus_changes``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -58,16 +59,43 @@ def _unindexed(manifest: dict) -> list[str]:
     return [s for s in (p.relative_to(corpus).as_posix() for p in corpus_files(corpus)) if s not in seen]
 
 
-def list_documents() -> list[list]:
-    """The corpus table: one row per indexed document, then files that failed
-    to load (with the reason in Chinese) and files not indexed yet."""
+@dataclass
+class View:
+    """What the tab shows of the corpus, read once per click: the table
+    (one row per indexed document, then files that failed to load, with the
+    reason in Chinese, and files not indexed yet), the documents the tabs'
+    filters offer and the files a user can delete or replace."""
+
+    rows: list[list]
+    documents: list[tuple[str, str]]  # (label, doc_id)
+    files: list[tuple[str, str]]  # (label, corpus file)
+
+    @property
+    def sources(self) -> set[str]:
+        return {source for _, source in self.files}
+
+
+def view() -> View:
+    """The corpus as the index and the folder have it now (one manifest read, one folder listing)."""
     manifest = _manifest()
+    documents = _documents(manifest)
+    failed = manifest.get("failed", {})
+    unindexed = _unindexed(manifest)
     rows = [[d.get("title", ""), _shown(d.get("year")), _shown(d.get("region")), _shown(d.get("sections")),
-             d.get("chunks", 0), INDEXED, d.get("source", "")] for _, d in _documents(manifest)]
-    for source, f in sorted(manifest.get("failed", {}).items()):
+             d.get("chunks", 0), INDEXED, d.get("source", "")] for _, d in documents]
+    for source, f in sorted(failed.items()):
         rows.append([MISSING, MISSING, MISSING, MISSING, 0, "读取失败：" + load_reason(f.get("error", "")), source])
-    rows += [[MISSING, MISSING, MISSING, MISSING, 0, NOT_INDEXED, s] for s in _unindexed(manifest)]
-    return rows
+    rows += [[MISSING, MISSING, MISSING, MISSING, 0, NOT_INDEXED, s] for s in unindexed]
+    titles: dict[str, list[str]] = {}
+    for _, d in documents:
+        titles.setdefault(d.get("source", ""), []).append(d.get("title", ""))
+    files = []
+    for source in sorted(set(titles) | set(failed) | set(unindexed)):
+        names = titles.get(source)
+        label = f"{names[0]}{'等 ' + str(len(names)) + ' 篇' if len(names) > 1 else ''}（{source}）" if names else source
+        files.append((label, source))
+    choices = [(f"{d.get('title', doc_id)} ({d.get('source', '')})", doc_id) for doc_id, d in documents]
+    return View(rows, choices, files)
 
 
 def api_rows() -> list[list]:
@@ -78,26 +106,6 @@ def api_rows() -> list[list]:
     for source, f in sorted(manifest.get("failed", {}).items()):
         rows.append(["", "", source, 0, 0, "读取失败：" + load_reason(f.get("error", "")), None, None, None])
     return rows
-
-
-def document_choices() -> list[tuple[str, str]]:
-    """(label, doc_id) of every indexed document, for the tabs' filters."""
-    return [(f"{d.get('title', doc_id)} ({d.get('source', '')})", doc_id) for doc_id, d in _documents(_manifest())]
-
-
-def file_choices() -> list[tuple[str, str]]:
-    """(label, corpus file) of every file a user can delete or replace: indexed
-    ones (labelled with their titles) and ones that failed to load."""
-    manifest = _manifest()
-    titles: dict[str, list[str]] = {}
-    for _, d in _documents(manifest):
-        titles.setdefault(d.get("source", ""), []).append(d.get("title", ""))
-    choices = []
-    for source in sorted(set(titles) | set(manifest.get("failed", {})) | set(_unindexed(manifest))):
-        names = titles.get(source)
-        label = f"{names[0]}{'等 ' + str(len(names)) + ' 篇' if len(names) > 1 else ''}（{source}）" if names else source
-        choices.append((label, source))
-    return choices
 
 
 def _stage(progress: Callable[[str, int, int], None] | None):
@@ -112,26 +120,27 @@ def _index_line(report) -> str:
 
 
 def upload_files(paths: Iterable[str | Path] | None, progress: Callable[[str, int, int], None] | None = None,
-                 replace: str | None = None) -> tuple[list[list], str, list[list]]:
+                 replace: str | None = None) -> tuple[list[list], str, View]:
     """Check every upload, copy the accepted ones into the corpus and update
     the index in one change → (outcome rows [file, 已加入/已替换/未接受, 说明],
-    summary markdown, the corpus table). ``replace``: a corpus file the one
+    summary markdown, the corpus as it is now). ``replace``: a corpus file the one
     uploaded file replaces (else a file replaces the one with its name)."""
     a = assistant()
     corpus = Path(a.settings.corpus)
     corpus.mkdir(parents=True, exist_ok=True)
     files = [Path(p if isinstance(p, (str, Path)) else getattr(p, "name", p)) for p in (paths or [])]
+    before = view()
     if not files:
-        return [], "请先选择要上传的文件。", list_documents()
+        return [], "请先选择要上传的文件。", before
     if replace and len(files) > 1:
         rows = [Outcome(f.name, REFUSED, "替换文档时请只上传一个文件。").row() for f in files]
-        return rows, "没有文件加入语料库：替换时请只上传一个文件。", list_documents()
-    if replace and replace not in {s for _, s in file_choices()}:
+        return rows, "没有文件加入语料库：替换时请只上传一个文件。", before
+    if replace and replace not in before.sources:
         rows = [Outcome(f.name, REFUSED, f"找不到要替换的文件 {replace}（可能已被删除）。请点击「刷新列表」后重新选择。").row()
                 for f in files]
-        return rows, "没有文件加入语料库（原因见上表）。", list_documents()
+        return rows, "没有文件加入语料库（原因见上表）。", before
     if not build_lock.acquire(blocking=False):
-        return [Outcome(f.name, REFUSED, BUSY).row() for f in files], BUSY, list_documents()
+        return [Outcome(f.name, REFUSED, BUSY).row() for f in files], BUSY, before
     try:
         from qa.index.build import known_hashes  # the build's modules load with the first build (as corpus_changes)
 
@@ -146,7 +155,7 @@ def upload_files(paths: Iterable[str | Path] | None, progress: Callable[[str, in
             outcomes.append(outcome)
         accepted = [o for o in outcomes if o.status != REFUSED]
         if not accepted:
-            return [o.row() for o in outcomes], "没有文件加入语料库（原因见上表）。", list_documents()
+            return [o.row() for o in outcomes], "没有文件加入语料库（原因见上表）。", before
         change = corpus_changes.Change(add={o.target: o.source for o in accepted},
                                        delete=[o.replaces for o in accepted if o.replaces and o.replaces != o.target])
         applied = corpus_changes.apply(a.settings, change, _stage(progress))
@@ -154,7 +163,7 @@ def upload_files(paths: Iterable[str | Path] | None, progress: Callable[[str, in
             reason = _failure(applied.error)
             for o in accepted:
                 o.status, o.detail = REFUSED, f"索引更新失败，文件未加入，语料库保持原样。{reason}"
-            return [o.row() for o in outcomes], f"索引更新失败：{reason}", list_documents()
+            return [o.row() for o in outcomes], f"索引更新失败：{reason}", before
         for o in accepted:
             if o.target in applied.unreadable:
                 o.status, o.detail = REFUSED, load_reason(applied.unreadable[o.target])
@@ -163,7 +172,7 @@ def upload_files(paths: Iterable[str | Path] | None, progress: Callable[[str, in
         build_lock.release()
     counts = {s: sum(o.status == s for o in outcomes) for s in (ADDED, REPLACED, REFUSED)}
     summary = "，".join(f"{s} {n} 个" for s, n in counts.items() if n) + "。  \n" + _index_line(applied.report)
-    return [o.row() for o in outcomes], summary, list_documents()
+    return [o.row() for o in outcomes], summary, view()
 
 
 def _failure(exc: BaseException) -> str:
@@ -174,26 +183,26 @@ def _failure(exc: BaseException) -> str:
     return "请稍后重试；若仍失败，请联系管理员查看服务器日志。"
 
 
-def delete_file(source: str | None, progress: Callable[[str, int, int], None] | None = None) -> tuple[str, list[list]]:
-    """Remove one corpus file and its documents from the index → (message, the corpus table).
+def delete_file(source: str | None, progress: Callable[[str, int, int], None] | None = None) -> tuple[str, View]:
+    """Remove one corpus file and its documents from the index → (message, the corpus as it is now).
     The file leaves ``corpus/`` only when the index no longer holds it."""
     a = assistant()
+    before = view()
     if not source:
-        return "请先在列表中选择要删除的文件。", list_documents()
+        return "请先在列表中选择要删除的文件。", before
     corpus = Path(a.settings.corpus)
-    known = {s for _, s in file_choices()}
-    if source not in known or not (corpus / source).resolve().is_relative_to(corpus.resolve()):
-        return "找不到这个文件（可能已被删除）。请点击「刷新列表」后重新选择。", list_documents()
+    if source not in before.sources or not (corpus / source).resolve().is_relative_to(corpus.resolve()):
+        return "找不到这个文件（可能已被删除）。请点击「刷新列表」后重新选择。", before
     if not build_lock.acquire(blocking=False):
-        return BUSY, list_documents()
+        return BUSY, before
     try:
         titles = [d.get("title", "") for _, d in _documents(_manifest()) if d.get("source") == source]
         applied = corpus_changes.apply(a.settings, corpus_changes.Change(delete=[source]), _stage(progress))
         if applied.error is not None:
-            return f"删除失败，文件和索引都保持原样。{_failure(applied.error)}", list_documents()
+            return f"删除失败，文件和索引都保持原样。{_failure(applied.error)}", before
         a.searcher.refresh()
     finally:
         build_lock.release()
     what = "、".join(f"《{t}》" for t in titles) or source
-    return f"已删除 {esc(what)}（{esc(source)}）。  \n{_index_line(applied.report)}", list_documents()
+    return f"已删除 {esc(what)}（{esc(source)}）。  \n{_index_line(applied.report)}", view()
 
