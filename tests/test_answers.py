@@ -166,6 +166,17 @@ def test_a_list_inside_an_item_answers_over_the_outer_list(assistant):
     assert second.answer.startswith("二是完成新城四中整体新建工程"), second.answer
 
 
+def test_an_ordinal_counts_the_items_of_a_list_written_without_numbers(assistant, documents):
+    """Seed 001 lists four 转型 in one sentence, and seed 003 three “…通” before "建设和…":
+    "第三个转型" / "第三个通" is the third part that names the word."""
+    third = assistant.ask("其中第三个转型是怎么说的", history=["高中教育转型提质具体尝试了哪几个方面的转型"])
+    assert third.answer.startswith("课堂教学向激发学生自主学习动力转型"), third.answer
+    tong = assistant.ask("第三个通是啥", history=["教育信息化要完成哪几个“通”的建设"])
+    assert tong.answer.startswith("“网络学习空间人人通”"), tong.answer
+    assert_citations_resolve(third, documents)
+    assert_citations_resolve(tong, documents)
+
+
 def test_section_passage_is_an_exact_slice_of_its_document(assistant, documents):
     from qa.answer.enumeration import section_passage
 
@@ -185,6 +196,7 @@ def test_follow_up_reading():
     assert resolve("其中第三个是什么", ["有哪些困难和问题"]).item == 3
     assert resolve("第二件要求啥时候完成？", ["要干哪几件事"]).item == 2
     assert resolve("最后一项试点选在哪了", ["改革这块都推了哪些"]).item == LAST
+    assert (resolve("第三个“通”是啥", ["要完成哪几个“通”"]).counted, resolve("第四个呢？", ["有哪些"]).counted) == ("通", None)
     assert resolve("三个统筹是什么", ["有哪些措施？"]).item is None  # a named thing, not the third item
     assert resolve("第一批试点学校有哪些", ["有哪些措施？"]).item is None
     assert resolve("该校最后要通过什么验收", ["县职业中专在创建什么示范校"]).question == "县职业中专创建示范校最后要通过什么验收"

@@ -27,7 +27,8 @@ import re
 
 import numpy as np
 
-from qa.answer.enumeration import (Enumeration, inline_items, list_match, nth, numbered_item, question_enumeration,
+from qa.answer.enumeration import (Enumeration, inline_items, list_match, nth, numbered_item, parallel_items,
+                                   question_enumeration,
                                    section_passage, whole_list, within_passage)
 from qa.answer.followup import LAST, resolve
 from qa.answer.grouped import (GROUP_BUDGET, MAX_GROUPS, asks_many_reports, group_by_document, named_documents,
@@ -148,6 +149,9 @@ class Assistant:
             stated, found, _ = self._choose(*judged)
             inline = [nth(inline_items(span), turn.item) for span in stated] if found else []
             item = next((span for span in inline if span is not None), None)
+        if item is None and turn.counted:  # "第三个转型": a list without numbers that repeats 转型
+            parallel = (nth(parallel_items(span, turn.counted), turn.item) for span in cands.spans)
+            item = next((span for span in parallel if span is not None), None)
         if item is None or (named and item.chunk.doc_id not in named):
             item = numbered_item(cands, turn.item, named, sections)
         if item is None:

@@ -85,16 +85,24 @@ class Turn:
     question: str  # what to search and answer: the question as understood
     #: the n-th item of the previous answer's list (1-based; LAST, counted from the end, for the last)
     item: int | None = None
+    #: what the ordinal counts, when it says ("转型" in "第三个转型是怎么说的"): the word a list
+    #: written without numbers repeats in every item
+    counted: str | None = None
 
 
 #: ``Turn.item`` of "最后一项是什么？"
 LAST = -1
 
 
-def _ordinal(text: str) -> int | None:
-    """The item an ordinal follow-up points at, None for any other question.
-    A bare numeral ("二是什么？") only asks what the item is; a counted one
-    ("第二件", "最后一项") may ask something of it ("第二件要求啥时候完成？")."""
+#: the word an ordinal counts, right after it ("第三个转型是…", "第三个“通”是啥", "最后一个评是谁评谁")
+_COUNTED = re.compile(r"^[“\"]?(?P<noun>[\u4e00-\u9fff]{1,4}?)[”\"]?(?=是|呢|具体|讲|说|指|怎|什么|啥|的|$)")
+
+
+def _ordinal(text: str) -> tuple[int, str | None] | None:
+    """The item an ordinal follow-up points at and the word it counts, None
+    for any other question. A bare numeral ("二是什么？") only asks what the
+    item is; a counted one ("第二件", "最后一项") may ask something of it
+    ("第二件要求啥时候完成？")."""
     match = _ORDINAL.match(text)
     if match is None:
         return None
@@ -107,12 +115,15 @@ def _ordinal(text: str) -> int | None:
             and _OWN_ITEM_ASK.fullmatch(rest) is not None)
     if not asks:
         return None
+    counted = _COUNTED.match(rest) if match.group("counted") else None
+    noun = counted.group("noun") if counted else None
     if match.group("first"):
-        return 1
+        return 1, noun
     if match.group("last"):
-        return LAST
+        return LAST, noun
     raw = match.group("n") or match.group("m")
-    return (int(raw) if raw.isdigit() else cn_to_int(raw)) or None
+    number = int(raw) if raw.isdigit() else cn_to_int(raw)
+    return (number, noun) if number else None
 
 
 def _core(topic: str) -> str:
@@ -216,9 +227,9 @@ def resolve(question: str, history: list[str] | None) -> Turn:
     if not history:
         return Turn(text)
     previous = history[-1].strip()
-    number = _ordinal(text)
-    if number is not None:
-        return Turn(previous, item=number)
+    ordinal = _ordinal(text)
+    if ordinal is not None:
+        return Turn(previous, item=ordinal[0], counted=ordinal[1])
     switch = _SWITCH.match(text)
     if switch and not _OWN_ASK.search(switch.group("topic")):
         swapped = _swap(previous, _core(switch.group("topic")))
