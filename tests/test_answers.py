@@ -178,7 +178,7 @@ def test_an_ordinal_counts_the_items_of_a_list_written_without_numbers(assistant
 
 
 def test_section_passage_is_an_exact_slice_of_its_document(assistant, documents):
-    from qa.answer.enumeration import section_passage
+    from qa.answer.sections import section_passage
 
     chunks = [c for c in assistant.searcher.index.chunks() if c.doc_id.startswith("001_")]
     chunks.sort(key=lambda c: c.start)

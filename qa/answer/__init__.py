@@ -1,8 +1,9 @@
 """Retrieved passages -> an answer in the reports' own words, every statement cited.
 
 ``signals`` and ``sentence_model`` score each candidate sentence,
-``enumeration`` finds the list a list question asks for, ``followup`` reads a
-chat follow-up against the previous question, ``assistant`` composes the
+``enumeration`` finds the list a list question asks for (``sections`` reads a
+passage in its whole section, ``inline_lists`` the lists inside a sentence),
+``followup`` reads a chat follow-up against the previous question, ``assistant`` composes the
 answer, ``generation`` the optional generated one; ``fit`` refits the
 sentence model.
 """

@@ -27,14 +27,14 @@ import re
 
 import numpy as np
 
-from qa.answer.enumeration import (Enumeration, inline_items, list_match, nth, numbered_item, parallel_items,
-                                   question_enumeration,
-                                   section_passage, whole_list, within_passage)
+from qa.answer.enumeration import Enumeration, list_match, nth, numbered_item, question_enumeration, whole_list
+from qa.answer.inline_lists import inline_items, parallel_items
 from qa.answer.followup import LAST, resolve
 from qa.answer.grouped import (GROUP_BUDGET, MAX_GROUPS, asks_many_reports, group_by_document, named_documents,
                                over_time, quoted_terms)
 from qa.answer.sentence_model import AnswerModel
 from qa.answer.scorer import LogisticScorer
+from qa.answer.sections import section_passage, within_passage
 from qa.answer.signals import Candidates, candidates, introduces, is_heading, question_features
 from qa.index.protocol import Filter
 from qa.models import Answer, Chunk, Citation, Hit

@@ -4,13 +4,15 @@ A list question ("采取了哪些措施") is answered with the items of the
 enumeration that best matches it, after the sentence that introduces them.
 When the question names a topic the introduction does not (天元区 … 教师交流
 against "教师为基,持续激发教师队伍活力"), only the items about that topic are
-kept. Markers are matched in half- and full-width forms alike.
+kept. Markers are matched in half- and full-width forms alike. A list read
+across passages is ``qa.answer.sections``'; one written inside a sentence
+without numbers, ``qa.answer.inline_lists``'.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from qa.answer.frame import topic_terms
 from qa.answer.signals import Candidates, Span
@@ -228,114 +230,6 @@ def whole_list(listed: Enumeration, section: Chunk) -> Enumeration:
     body."""
     first = listed.numbered[0][1].start
     return next((enum for enum in enumerations(section, body=True) if enum.numbered[0][1].start == first), listed)
-
-
-def within_passage(span: Span, document: list[Chunk]) -> Span:
-    """``span`` cut to the passage of ``document`` its start is in: a
-    citation quotes one passage, and an item read in a section passage
-    (``section_passage``) may run on into the next."""
-    chunk = next((c for c in document if c.start <= span.start < c.end), None)
-    if chunk is None or (span.chunk is chunk and span.end <= chunk.end):
-        return span
-    text = chunk.text[span.start - chunk.start:min(span.end, chunk.end) - chunk.start].rstrip().rstrip(";；,，")
-    return Span(chunk, span.start, span.start + len(text), text, span.rank)
-
-
-#: a section passage is at most this long: a long section's lists are read near the passage asked about
-SECTION_CHARS = 3000
-
-
-def section_passage(chunk: Chunk, document: list[Chunk]) -> Chunk:
-    """``chunk`` joined with the passages before and after it in its section
-    (``document``: the document's passages in order) that continue its text
-    without a gap: one passage whose offsets still index the document, so
-    spans found in it are exact quotes. Packed passages (``meta["parts"]``)
-    are left alone: their parts have sections of their own."""
-    def joins(a: Chunk, b: Chunk) -> bool:
-        return a.end == b.start and a.section == b.section and not (a.meta.get("parts") or b.meta.get("parts"))
-
-    at = next((i for i, c in enumerate(document) if c.chunk_id == chunk.chunk_id), None)
-    if at is None or chunk.meta.get("parts"):
-        return chunk
-    first = last = at
-    while first > 0 and joins(document[first - 1], document[first]) \
-            and document[last].end - document[first - 1].start <= SECTION_CHARS:
-        first -= 1
-    while last + 1 < len(document) and joins(document[last], document[last + 1]) \
-            and document[last + 1].end - document[first].start <= SECTION_CHARS:
-        last += 1
-    if first == last:
-        return chunk
-    text = "".join(c.text for c in document[first:last + 1])
-    return replace(chunk, text=text, start=document[first].start, end=document[last].end)
-
-
-#: a sentence that names how many items it lists, then lists them inline:
-#: "呈现四个管理效应:学校均衡发展,校长激情创业,教师幸福从教,学生健康成长。"
-_INLINE_LEAD = re.compile(rf"[{_CN}两几\d]+(?:个|项|条|大|方面)[^:：。；;]{{0,12}}[:：]")
-_INLINE_ITEM = re.compile(r"[^，,、；;。]+")
-
-
-def inline_items(span: Span) -> list[Span]:
-    """The items a sentence lists inline after "N个…：" (three at least, each
-    short), as exact spans; none for any other sentence.
-
-    >>> from qa.models import Chunk
-    >>> text = "呈现四个管理效应:学校均衡发展,校长激情创业,教师幸福从教,学生健康成长。"
-    >>> chunk = Chunk("c", "d", "t", "s.txt", [], text, 100, 100 + len(text))
-    >>> [s.text for s in inline_items(Span(chunk, 100, 100 + len(text), text))]
-    ['学校均衡发展', '校长激情创业', '教师幸福从教', '学生健康成长']
-    """
-    lead = _INLINE_LEAD.search(span.text)
-    if lead is None:
-        return []
-    items = []
-    for part in _INLINE_ITEM.finditer(span.text, lead.end()):
-        text = part.group().strip()
-        if not 2 <= len(text) <= 24:
-            return []
-        start = span.start + part.start() + part.group().index(text)
-        items.append(Span(span.chunk, start, start + len(text), text, span.rank))
-    return items if len(items) >= 3 else []
-
-
-#: a part of a sentence that only holds the counted word is an item when it is this short
-PARALLEL_CHARS = 12
-_SEGMENT = re.compile(r"[^,，、;；:：()（）。]+")
-
-
-def parallel_items(span: Span, noun: str) -> list[Span]:
-    """The items of a list a sentence writes without numbers, each naming
-    ``noun`` (what the question counts): "尝试学校管理向现代学校制度转型,课程建设向
-    现代课程体系转型,…" for 转型, "“宽带网络校校通”、“优质资源班班通”、…" for 通.
-    The longest run (three at least) of consecutive parts that end with it,
-    else of short parts that hold it ("学生评议教师,家长评议教师,…" for 评); none
-    for a sentence without one.
-
-    >>> from qa.models import Chunk
-    >>> text = "推进高中教育转型提质,尝试学校管理向现代学校制度转型,课程建设向现代课程体系转型,课堂教学向激发学生自主学习动力转型。"
-    >>> chunk = Chunk("c", "d", "t", "s.txt", [], text, 0, len(text))
-    >>> [s.text for s in parallel_items(Span(chunk, 0, len(text), text), "转型")][2]
-    '课堂教学向激发学生自主学习动力转型'
-    """
-    parts = [(m.start(), m.group().strip()) for m in _SEGMENT.finditer(span.text) if m.group().strip()]
-    for holds in (lambda t: t.strip("“”\"").endswith(noun), lambda t: noun in t and len(t) <= PARALLEL_CHARS):
-        runs: list[list[tuple[int, str]]] = [[]]
-        for part in parts:
-            if holds(part[1]):
-                runs[-1].append(part)
-            elif runs[-1]:
-                if noun in part[1]:  # "…、“网络学习空间人人通”建设和…": the last item says what follows it
-                    runs[-1].append(part)
-                runs.append([])
-        run = max(runs, key=len)
-        if len(run) >= 3:
-            out = []
-            for offset, text in run:
-                start = span.start + offset + span.text[offset:].index(text)
-                out.append(Span(span.chunk, start, start + len(text), text, span.rank))
-            return out
-    return []
 
 
 def list_match(enum: Enumeration | None) -> float:
