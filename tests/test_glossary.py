@@ -84,7 +84,8 @@ def test_only_phrases_the_reports_never_use_are_translated(searcher):
 #: four-character phrases of the colloquial glossary that also occur in an evaluation question: the
 #: glossary's author never saw the question sets, these are everyday words both happened to use
 REVIEWED_COLLOQUIAL = {"上一年级", "上幼儿园", "出去打工", "城里学校", "学校门口", "年轻老师", "村里的学校", "残疾孩子",
-                       "黑幼儿园"}
+                       "黑幼儿园",
+                       "农村老师"}  # conversations4.jsonl (n-set), written long after the glossary by a helper who saw neither
 
 
 def test_colloquial_glossary_is_not_written_from_the_questions():
