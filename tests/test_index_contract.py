@@ -135,6 +135,8 @@ def test_every_protocol_method_answers_the_callers_arguments(filled):
     sims = index.sentence_similarities(chunks[:2], vecs[0])
     assert [len(s) for s in sims] == [2, 3]
     assert [c.chunk_id for c in index.chunks()] == [c.chunk_id for c in chunks]
+    some = Filter(doc_ids=frozenset({"a", "c"}))
+    assert [c.chunk_id for c in index.chunks(some)] == [c.chunk_id for c in chunks if c.doc_id in {"a", "c"}]
     stats = index.stats()
     assert stats["chunks"] == len(chunks) and stats["documents"] == len(TEXTS)
     assert index.delete(["c"]) == 1 and index.delete(["nothing"]) == 0

@@ -28,10 +28,10 @@ import re
 import numpy as np
 
 from qa.answer.enumeration import Enumeration, list_match, nth, numbered_item, question_enumeration, whole_list
-from qa.answer.inline_lists import inline_items, parallel_items
 from qa.answer.followup import LAST, resolve
 from qa.answer.grouped import (GROUP_BUDGET, MAX_GROUPS, asks_many_reports, group_by_document, named_documents,
                                over_time, quoted_terms)
+from qa.answer.inline_lists import inline_items, parallel_items
 from qa.answer.sentence_model import AnswerModel
 from qa.answer.scorer import LogisticScorer
 from qa.answer.sections import section_passage, within_passage
@@ -141,7 +141,8 @@ class Assistant:
         cands, listed, _ = judged
         named = set(named_documents(turn.question, (self.searcher.manifest or {}).get("documents", {})))
         documents = self._documents({span.chunk.doc_id for span in cands.spans})
-        sections = {s.chunk.chunk_id: section_passage(s.chunk, documents[s.chunk.doc_id]) for s in cands.spans}
+        passages = {s.chunk.chunk_id: s.chunk for s in cands.spans}
+        sections = {cid: section_passage(chunk, documents[chunk.doc_id]) for cid, chunk in passages.items()}
         item = None
         if listed is not None:
             item = whole_list(listed, sections[listed.numbered[0][1].chunk.chunk_id]).item(turn.item)
@@ -161,9 +162,8 @@ class Assistant:
     def _documents(self, doc_ids: set[str]) -> dict[str, list[Chunk]]:
         """The passages of each of these documents, in document order."""
         documents: dict[str, list[Chunk]] = {doc_id: [] for doc_id in doc_ids}
-        for chunk in self.searcher.index.chunks():
-            if chunk.doc_id in documents:
-                documents[chunk.doc_id].append(chunk)
+        for chunk in self.searcher.index.chunks(Filter(doc_ids=frozenset(doc_ids))):
+            documents[chunk.doc_id].append(chunk)
         for passages in documents.values():
             passages.sort(key=lambda c: c.start)
         return documents

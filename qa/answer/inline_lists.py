@@ -35,12 +35,17 @@ def inline_items(span: Span) -> list[Span]:
         return []
     items = []
     for part in _INLINE_ITEM.finditer(span.text, lead.end()):
-        text = part.group().strip()
-        if not 2 <= len(text) <= 24:
+        if not 2 <= len(part.group().strip()) <= 24:
             return []
-        start = span.start + part.start() + part.group().index(text)
-        items.append(Span(span.chunk, start, start + len(text), text, span.rank))
+        items.append(_part(span, part.start(), part.group()))
     return items if len(items) >= 3 else []
+
+
+def _part(span: Span, offset: int, raw: str) -> Span:
+    """The part ``raw`` of ``span``'s text at ``offset``, stripped, as an exact span."""
+    text = raw.strip()
+    start = span.start + offset + raw.index(text)
+    return Span(span.chunk, start, start + len(text), text, span.rank)
 
 
 #: a part of a sentence that only holds the counted word is an item when it is this short
@@ -62,11 +67,11 @@ def parallel_items(span: Span, noun: str) -> list[Span]:
     >>> [s.text for s in parallel_items(Span(chunk, 0, len(text), text), "转型")][2]
     '课堂教学向激发学生自主学习动力转型'
     """
-    parts = [(m.start(), m.group().strip()) for m in _SEGMENT.finditer(span.text) if m.group().strip()]
+    parts = [(m.start(), m.group()) for m in _SEGMENT.finditer(span.text) if m.group().strip()]
     for holds in (lambda t: t.strip("“”\"").endswith(noun), lambda t: noun in t and len(t) <= PARALLEL_CHARS):
         runs: list[list[tuple[int, str]]] = [[]]
         for part in parts:
-            if holds(part[1]):
+            if holds(part[1].strip()):
                 runs[-1].append(part)
             elif runs[-1]:
                 if noun in part[1]:  # "…、“网络学习空间人人通”建设和…": the last item says what follows it
@@ -74,9 +79,5 @@ def parallel_items(span: Span, noun: str) -> list[Span]:
                 runs.append([])
         run = max(runs, key=len)
         if len(run) >= 3:
-            out = []
-            for offset, text in run:
-                start = span.start + offset + span.text[offset:].index(text)
-                out.append(Span(span.chunk, start, start + len(text), text, span.rank))
-            return out
+            return [_part(span, offset, raw) for offset, raw in run]
     return []

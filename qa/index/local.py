@@ -256,8 +256,8 @@ class LocalIndex:
 
     # --- reading ----------------------------------------------------------
 
-    def chunks(self) -> list[Chunk]:
-        return [self._chunks[i] for i in sorted(self._chunks)]
+    def chunks(self, where: Filter | None = None) -> list[Chunk]:
+        return [self._chunks[i] for i in sorted(self._chunks) if not where or where.accepts(self._chunks[i])]
 
     def __len__(self) -> int:
         return len(self._chunks)

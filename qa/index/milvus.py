@@ -360,9 +360,9 @@ class MilvusIndex:
         finally:
             iterator.close()
 
-    def chunks(self) -> list[Chunk]:
-        rows = sorted(self._rows(OUTPUT_FIELDS), key=lambda r: int(r["seq"]))
-        return [_row_chunk(r) for r in rows]
+    def chunks(self, where: Filter | None = None) -> list[Chunk]:
+        rows = sorted(self._rows(OUTPUT_FIELDS, filter_expr(where)), key=lambda r: int(r["seq"]))
+        return [c for c in map(_row_chunk, rows) if not where or where.accepts(c)]
 
     def __len__(self) -> int:
         return self._count(self.collection)

@@ -75,8 +75,8 @@ class Index(Protocol):
         reciprocal rank: ``dense_weight`` for the dense list, the rest for
         BM25, constant ``rrf_k`` (``Settings`` holds the defaults)."""
 
-    def chunks(self) -> list[Chunk]:
-        """All stored chunks in insertion order."""
+    def chunks(self, where: Filter | None = None) -> list[Chunk]:
+        """The stored chunks (those ``where`` accepts) in insertion order."""
 
     def sentence_similarities(self, chunks: list[Chunk], vector: np.ndarray) -> list[np.ndarray] | None:
         """Similarity to the query of each chunk's sentences in stored order
